@@ -1,0 +1,53 @@
+"""The service's own errors, each mapped to one GraphQL ``extensions.code``.
+
+    AppError                      (abstract; never raised itself)
+    ├── BadUserInput              BAD_USER_INPUT: the request is wrong; names the field
+    ├── Unauthenticated           UNAUTHENTICATED: no usable bearer token
+    ├── Forbidden                 FORBIDDEN: valid token, not allowed here
+    └── RateLimited               RATE_LIMITED: too many requests
+
+    ConfigError                   start-up configuration is invalid (not a GraphQL error)
+
+Any other exception reaching the GraphQL layer is reported as
+INTERNAL_SERVER_ERROR with no message text.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class AppError(Exception):
+    code: ClassVar[str] = "INTERNAL_SERVER_ERROR"
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        extensions: dict[str, object] = {"code": self.code}
+        if self.field is not None:
+            extensions["field"] = self.field
+        return extensions
+
+
+class BadUserInput(AppError):
+    code = "BAD_USER_INPUT"
+
+
+class Unauthenticated(AppError):
+    code = "UNAUTHENTICATED"
+
+
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+
+
+class RateLimited(AppError):
+    code = "RATE_LIMITED"
+
+
+class ConfigError(Exception):
+    """Invalid start-up configuration; ``main`` prints it as one line and exits."""

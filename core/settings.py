@@ -1,0 +1,78 @@
+"""Service configuration, read once from the environment at start-up.
+
+Every knob is documented in the README's Configuration table; nothing else reads
+``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.errors import ConfigError
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    mongodb_url: str | None
+    mongodb_database: str
+    data_dir: Path
+    jwt_secret: str | None
+    host: str
+    port: int
+    idempotency_window_seconds: int
+    event_retention_days: int
+    embedded_fsync_seconds: float
+
+    @property
+    def embedded(self) -> bool:
+        """True when events live in the in-process store under ``data_dir``."""
+        return self.mongodb_url is None
+
+
+def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise ConfigError(f"{name} must be zero or more, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the configuration; raise ``ConfigError`` with a one-line reason when invalid."""
+    env = os.environ if env is None else env
+    mongodb_url = env.get("MONGODB_URL") or None
+    jwt_secret = env.get("JWT_SECRET") or None
+    if mongodb_url is not None and jwt_secret is None:
+        raise ConfigError("JWT_SECRET must be set when MONGODB_URL is set")
+    return Settings(
+        mongodb_url=mongodb_url,
+        mongodb_database=env.get("MONGODB_DATABASE") or "storefront_analytics",
+        data_dir=Path(env.get("DATA_DIR") or "./data"),
+        jwt_secret=jwt_secret,
+        host=env.get("HOST") or "127.0.0.1",
+        port=_int(env, "PORT", 8000, 0),
+        idempotency_window_seconds=_int(env, "IDEMPOTENCY_WINDOW_SECONDS", 5, 0),
+        event_retention_days=_int(env, "EVENT_RETENTION_DAYS", 365, 1),
+        embedded_fsync_seconds=_float(env, "EMBEDDED_FSYNC_SECONDS", 1.0),
+    )

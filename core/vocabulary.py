@@ -1,0 +1,83 @@
+"""The words of the domain: event types, count modes, severities, alert types, segments.
+
+Pipelines and resolvers use these members, never bare strings. The GraphQL
+enums in ``schema`` wrap the same classes.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class EventType(StrEnum):
+    PAGE_VIEW = "page_view"
+    PRODUCT_VIEW = "product_view"
+    ADD_TO_CART = "add_to_cart"
+    BEGIN_CHECKOUT = "begin_checkout"
+    PURCHASE = "purchase"
+    CHECKOUT_STARTED = "checkout_started"
+    PAYMENT_INFO_ENTERED = "payment_info_entered"
+    ORDER_COMPLETED = "order_completed"
+    PAYMENT_ERROR = "payment_error"
+    CHECKOUT_ERROR = "checkout_error"
+    PAYMENT_CONFIRMATION_ERROR = "payment_confirmation_error"
+    ADDRESS_ERROR = "address_error"
+    WHATSAPP_CART_CLICK = "whatsapp_cart_click"
+    WHATSAPP_PURCHASE = "whatsapp_purchase"
+
+
+# Known types have roles in the fixed metrics; any other type matching this
+# pattern is a custom event: stored, ignored by the fixed metrics.
+EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
+
+ERROR_EVENT_TYPES: tuple[EventType, ...] = (
+    EventType.PAYMENT_ERROR,
+    EventType.CHECKOUT_ERROR,
+    EventType.PAYMENT_CONFIRMATION_ERROR,
+    EventType.ADDRESS_ERROR,
+)
+
+FUNNEL_STEPS: tuple[EventType, ...] = (
+    EventType.PAGE_VIEW,
+    EventType.PRODUCT_VIEW,
+    EventType.ADD_TO_CART,
+    EventType.BEGIN_CHECKOUT,
+    EventType.PURCHASE,
+)
+
+DEFAULT_TENANT = "default"
+DIRECT_SOURCE = "direct"
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+class CountMode(StrEnum):
+    TOTAL = "TOTAL"
+    UNIQUE = "UNIQUE"
+
+
+class TrackStatus(StrEnum):
+    OK = "OK"
+    DUPLICATE_IGNORED = "DUPLICATE_IGNORED"
+
+
+class Severity(StrEnum):
+    CRITICAL = "CRITICAL"
+    WARNING = "WARNING"
+    INFO = "INFO"
+
+
+class AlertType(StrEnum):
+    HIGH_ABANDONMENT = "HIGH_ABANDONMENT"
+    POPULAR_NO_CONVERSION = "POPULAR_NO_CONVERSION"
+    PAYMENT_ERRORS = "PAYMENT_ERRORS"
+    CARTS_ABANDONED = "CARTS_ABANDONED"
+    STUCK_SESSIONS = "STUCK_SESSIONS"
+    ALL_CLEAR = "ALL_CLEAR"
+
+
+class RfmSegment(StrEnum):
+    VIP = "VIP"
+    LOYAL = "LOYAL"
+    AT_RISK = "AT_RISK"
+    LOST = "LOST"

@@ -1,0 +1,66 @@
+"""Admin view resolvers: dashboardStats, funnel, rfm, alerts (admin-only via @admin)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from strawberry.types import Info
+
+from core.clock import parse_zone
+from core.errors import BadUserInput
+from core.vocabulary import CountMode
+from schema.context import Context
+from schema.types import Alert, DashboardStats, Funnel, Rfm
+from storage import alerts as alert_rules
+from storage import funnel as funnel_metrics
+from storage import rfm as rfm_metrics
+from storage.dashboard import DashboardReport
+from storage.events import validate_tenant
+from storage.windows import funnel_window
+
+LANGUAGES = ("en", "es")
+
+
+def dashboard_stats(
+    info: Info[Context, None], mode: CountMode, tenant_id: str | None, timezone: str | None
+) -> DashboardStats:
+    context = info.context
+    report = DashboardReport(
+        context.database,
+        tenant=validate_tenant(tenant_id),
+        mode=mode,
+        zone=parse_zone(timezone),
+        now=context.now,
+    )
+    return DashboardStats(report=report)
+
+
+async def funnel(
+    info: Info[Context, None],
+    start: date | None,
+    end: date | None,
+    source: str | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> Funnel:
+    context = info.context
+    window = funnel_window(start, end, context.now, parse_zone(timezone))
+    return await funnel_metrics.funnel(  # type: ignore[return-value]
+        context.database, tenant=validate_tenant(tenant_id), window=window, source=source
+    )
+
+
+async def rfm(info: Info[Context, None], tenant_id: str | None) -> Rfm:
+    context = info.context
+    return await rfm_metrics.rfm(  # type: ignore[return-value]
+        context.database, tenant=validate_tenant(tenant_id), now=context.now
+    )
+
+
+async def alerts(info: Info[Context, None], tenant_id: str | None, lang: str) -> list[Alert]:
+    if lang not in LANGUAGES:
+        raise BadUserInput("lang must be 'en' or 'es'", field="lang")
+    context = info.context
+    return await alert_rules.alerts(  # type: ignore[return-value]
+        context.database, tenant=validate_tenant(tenant_id), now=context.now, lang=lang
+    )

@@ -1,0 +1,55 @@
+"""Ingest resolvers: trackEvent (public), trackEvents (public batch), importEvents (admin)."""
+
+from __future__ import annotations
+
+from strawberry.types import Info
+
+from core.errors import BadUserInput
+from schema.context import Context
+from schema.inputs import ImportEventInput, TrackEventInput
+from schema.types import ImportResult, TrackEventResult
+from storage import events
+
+
+async def track_event(info: Info[Context, None], input: TrackEventInput) -> TrackEventResult:
+    context = info.context
+    tenant = events.validate_tenant(input.tenant_id, field="input.tenantId")
+    doc = events.live_document(
+        input.to_event(),
+        tenant=tenant,
+        user_id=context.shopper_email(),
+        now=context.now,
+        prefix="input.",
+    )
+    (outcome,) = await events.track_events(
+        context.database,
+        [doc],
+        now=context.now,
+        window_seconds=context.settings.idempotency_window_seconds,
+    )
+    return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
+
+
+async def import_events(
+    info: Info[Context, None], events_: list[ImportEventInput], tenant_id: str | None
+) -> ImportResult:
+    context = info.context
+    if len(events_) > events.MAX_IMPORT_BATCH:
+        raise BadUserInput(
+            f"at most {events.MAX_IMPORT_BATCH} events per call, got {len(events_)}",
+            field="events",
+        )
+    tenant = events.validate_tenant(tenant_id)
+    # Validate everything before writing anything: one bad item rejects the call.
+    docs = [
+        events.import_document(
+            item.to_event(),
+            tenant=tenant,
+            now=context.now,
+            retention_days=context.settings.event_retention_days,
+            prefix=f"events[{index}].",
+        )
+        for index, item in enumerate(events_)
+    ]
+    inserted, duplicates = await events.import_events(context.database, docs)
+    return ImportResult(inserted=inserted, duplicates=duplicates)

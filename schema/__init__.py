@@ -1,0 +1,3 @@
+from schema.schema import build_schema
+
+__all__ = ["build_schema"]

@@ -1,0 +1,93 @@
+"""GraphQL input types of the contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from storage.events import EventInput
+
+
+@strawberry.input(description="A shopper action sent by a storefront (public).")
+class TrackEventInput:
+    event_type: str = strawberry.field(
+        description="page_view, product_view, add_to_cart, begin_checkout, purchase, ... or a "
+        "custom type matching ^[a-z][a-z0-9_.:-]{0,63}$."
+    )
+    session_id: str | None = strawberry.field(
+        default=None, description="Stable browser id; generated and returned when missing."
+    )
+    tenant_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Store the event belongs to; 'default' when missing."
+    )
+    product_slug: str | None = strawberry.field(default=None, description="Product slug.")
+    product_name: str | None = strawberry.field(default=None, description="Product name.")
+    price: float | None = strawberry.field(default=None, description="Unit price, ≥ 0.")
+    metadata: JSON | None = strawberry.field(
+        default=None,
+        description="JSON object ≤ 4 KiB; quantity (integer ≥ 1) and order_id have meaning.",
+    )
+    source: str | None = strawberry.field(
+        default=None, description="Traffic source (google, instagram, ...); null = direct."
+    )
+    error_message: str | None = strawberry.field(
+        default=None, description="Detail for error events."
+    )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Client key: a repeat within IDEMPOTENCY_WINDOW_SECONDS is ignored.",
+    )
+
+    def to_event(self) -> EventInput:
+        return EventInput(
+            event_type=self.event_type,
+            session_id=self.session_id,
+            product_slug=self.product_slug,
+            product_name=self.product_name,
+            price=self.price,
+            metadata=self.metadata,
+            source=self.source,
+            error_message=self.error_message,
+            idempotency_key=self.idempotency_key,
+        )
+
+
+@strawberry.input(
+    description="An event from an existing store's history; only admins may set createdAt "
+    "and userId."
+)
+class ImportEventInput:
+    event_type: str = strawberry.field(description="Event type, as in trackEvent.")
+    session_id: str = strawberry.field(description="The session the event belongs to.")
+    created_at: datetime = strawberry.field(
+        description="When it happened: in the past and inside EVENT_RETENTION_DAYS."
+    )
+    user_id: str | None = strawberry.field(default=None, description="Shopper email, if known.")
+    product_slug: str | None = strawberry.field(default=None, description="Product slug.")
+    product_name: str | None = strawberry.field(default=None, description="Product name.")
+    price: float | None = strawberry.field(default=None, description="Unit price, ≥ 0.")
+    metadata: JSON | None = strawberry.field(default=None, description="JSON object ≤ 4 KiB.")
+    source: str | None = strawberry.field(default=None, description="Traffic source.")
+    error_message: str | None = strawberry.field(default=None, description="Error detail.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Import key; without one a key is derived from the content, so "
+        "re-running an import stores nothing twice.",
+    )
+
+    def to_event(self) -> EventInput:
+        return EventInput(
+            event_type=self.event_type,
+            session_id=self.session_id,
+            created_at=self.created_at,
+            user_id=self.user_id,
+            product_slug=self.product_slug,
+            product_name=self.product_name,
+            price=self.price,
+            metadata=self.metadata,
+            source=self.source,
+            error_message=self.error_message,
+            idempotency_key=self.idempotency_key,
+        )

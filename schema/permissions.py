@@ -1,0 +1,43 @@
+"""The ``@admin`` directive and the permission that enforces it (METRICS.md, Access)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import strawberry
+from strawberry.permission import BasePermission
+from strawberry.schema_directive import Location
+from strawberry.types import Info
+
+from core.errors import Forbidden
+from schema.context import Context
+from storage.events import validate_tenant
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="admin",
+    description="Marks a field that needs a bearer JWT with is_admin: true "
+    "(see METRICS.md, Access).",
+)
+class Admin:
+    pass
+
+
+class IsAdmin(BasePermission):
+    """Admin token whose tenant scope covers the field's ``tenantId`` argument.
+
+    No, malformed, expired or wrongly signed token: UNAUTHENTICATED. A valid
+    token without ``is_admin``, or a tenant outside its scope: FORBIDDEN.
+    """
+
+    _schema_directive = Admin()
+
+    def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
+        identity = info.context.identity()
+        if not identity.is_admin:
+            raise Forbidden("this field needs an admin token")
+        tenant = validate_tenant(kwargs.get("tenant_id"))
+        if not identity.may_read(tenant):
+            raise Forbidden(f"the token's tenant scope does not include {tenant!r}")
+        return True

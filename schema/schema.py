@@ -1,0 +1,160 @@
+"""The GraphQL schema: root fields, the admin permission attached, the extensions."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.extensions.field_extension import FieldExtension
+from strawberry.permission import PermissionExtension
+from strawberry.types import ExecutionContext, Info
+
+from core.errors import AppError
+from core.vocabulary import CountMode
+from resolvers import admin_views, tracking
+from schema.context import Context
+from schema.errors import ErrorCodes
+from schema.inputs import ImportEventInput, TrackEventInput
+from schema.permissions import IsAdmin
+from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
+
+MAX_DEPTH = 10
+MAX_ALIASES = 30
+MAX_TOKENS = 2000
+CACHE_SIZE = 256
+
+TenantArg = Annotated[
+    strawberry.ID | None,
+    strawberry.argument(
+        description="Store to read; 'default' when missing. Must be in the token's tenant scope."
+    ),
+]
+ZoneArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description="IANA time zone for calendar days (e.g. America/Bogota); UTC when missing."
+    ),
+]
+
+
+def admin() -> list[FieldExtension]:
+    """The @admin directive in the SDL, and the check that enforces it."""
+    return [PermissionExtension(permissions=[IsAdmin()])]
+
+
+@strawberry.type(description="Admin-only analytics views (bearer JWT with is_admin: true).")
+class Query:
+    @strawberry.field(
+        description="This week's KPIs (METRICS.md, dashboardStats).", extensions=admin()
+    )
+    def dashboard_stats(
+        self,
+        info: Info[Context, None],
+        mode: Annotated[
+            CountMode, strawberry.argument(description="TOTAL: events; UNIQUE: distinct sessions.")
+        ] = CountMode.TOTAL,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> DashboardStats:
+        return admin_views.dashboard_stats(info, mode, tenant_id, timezone)
+
+    @strawberry.field(
+        description="Distinct sessions at each funnel step between two dates.", extensions=admin()
+    )
+    async def funnel(
+        self,
+        info: Info[Context, None],
+        start: Annotated[
+            date | None, strawberry.argument(description="First day; default end − 29 days.")
+        ] = None,
+        end: Annotated[
+            date | None, strawberry.argument(description="Last day, included; default today.")
+        ] = None,
+        source: Annotated[
+            str | None,
+            strawberry.argument(description="Only events from this source ('direct' = none)."),
+        ] = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> Funnel:
+        return await admin_views.funnel(info, start, end, source, tenant_id, timezone)
+
+    @strawberry.field(
+        description="RFM segments of logged-in buyers over the last 90 days.", extensions=admin()
+    )
+    async def rfm(self, info: Info[Context, None], tenant_id: TenantArg = None) -> Rfm:
+        return await admin_views.rfm(info, tenant_id)
+
+    @strawberry.field(
+        description="Anomalies detected now, or a single ALL_CLEAR.", extensions=admin()
+    )
+    async def alerts(
+        self,
+        info: Info[Context, None],
+        tenant_id: TenantArg = None,
+        lang: Annotated[
+            str, strawberry.argument(description="Message language: 'en' or 'es'.")
+        ] = "en",
+    ) -> list[Alert]:
+        return await admin_views.alerts(info, tenant_id, lang)
+
+
+@strawberry.type(description="Event ingestion.")
+class Mutation:
+    @strawberry.mutation(
+        description="Record one shopper action (public). A valid bearer token links it to the "
+        "shopper's email; an invalid one makes it anonymous."
+    )
+    async def track_event(
+        self, info: Info[Context, None], input: TrackEventInput
+    ) -> TrackEventResult:
+        return await tracking.track_event(info, input)
+
+    @strawberry.mutation(
+        description="Bring up to 1,000 historical events in (admin). All items are validated "
+        "before anything is stored.",
+        extensions=admin(),
+    )
+    async def import_events(
+        self,
+        info: Info[Context, None],
+        events: Annotated[
+            list[ImportEventInput], strawberry.argument(description="At most 1,000 events.")
+        ],
+        tenant_id: TenantArg = None,
+    ) -> ImportResult:
+        return await tracking.import_events(info, events, tenant_id)
+
+
+class Schema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        # Our own errors are answers, not faults: log only the rest (with traces).
+        unexpected = [e for e in errors if not isinstance(e.original_error, AppError)]
+        if unexpected:
+            super().process_errors(unexpected, execution_context)
+
+
+def build_schema() -> Schema:
+    return Schema(
+        query=Query,
+        mutation=Mutation,
+        extensions=[
+            ErrorCodes,
+            lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            lambda: ParserCache(maxsize=CACHE_SIZE),
+            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+        ],
+    )

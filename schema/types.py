@@ -1,0 +1,325 @@
+"""GraphQL object types of the contract (``shared/api.graphql``), each field described.
+
+Admin views resolve lazily: ``DashboardStats`` holds a ``DashboardReport`` and
+each field awaits only the database pass it needs (passes are memoized, so
+fields that share one share it). Result objects from ``storage`` are returned
+as they are: they carry the same attribute names as these types.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import strawberry
+
+from core.vocabulary import AlertType, CountMode, RfmSegment, Severity, TrackStatus
+from storage.dashboard import DashboardReport
+
+CountModeEnum = strawberry.enum(
+    CountMode, description="TOTAL counts every event; UNIQUE counts distinct sessions."
+)
+TrackStatusEnum = strawberry.enum(TrackStatus, description="Whether a tracked event was stored.")
+SeverityEnum = strawberry.enum(Severity, description="How urgent an alert is.")
+AlertTypeEnum = strawberry.enum(AlertType, description="Which alert rule fired.")
+RfmSegmentEnum = strawberry.enum(RfmSegment, description="RFM customer segment.")
+
+
+@strawberry.type(description="Outcome of one tracked event.")
+class TrackEventResult:
+    status: TrackStatus = strawberry.field(
+        description="OK when stored; DUPLICATE_IGNORED when its idempotencyKey was stored "
+        "less than IDEMPOTENCY_WINDOW_SECONDS ago."
+    )
+    session_id: str = strawberry.field(
+        description="The event's session id; generated (UUID4) when the call had none."
+    )
+
+
+@strawberry.type(description="Outcome of an import.")
+class ImportResult:
+    inserted: int = strawberry.field(description="Events stored by this call.")
+    duplicates: int = strawberry.field(
+        description="Events not stored because their idempotency key (given or derived "
+        "from the content) was already stored."
+    )
+
+
+@strawberry.type(description="A product and a count.")
+class ProductCount:
+    slug: str = strawberry.field(description="Product slug.")
+    count: int = strawberry.field(description="The count named by the field that lists it.")
+
+
+@strawberry.type(description="A calendar day (in the query's time zone) and a count.")
+class DayCount:
+    date: date = strawberry.field(description="Calendar day in the query's time zone.")
+    count: int = strawberry.field(description="Number of purchase events that day.")
+
+
+@strawberry.type(description="Funnel event counts: events (TOTAL) or distinct sessions (UNIQUE).")
+class EventCounts:
+    product_view: int = strawberry.field(description="product_view events or sessions.")
+    add_to_cart: int = strawberry.field(description="add_to_cart events or sessions.")
+    begin_checkout: int = strawberry.field(description="begin_checkout events or sessions.")
+    purchase: int = strawberry.field(description="purchase events or sessions.")
+
+
+@strawberry.type(description="Step conversion percentages derived from eventCounts (1 decimal).")
+class ConversionRates:
+    visit_to_cart: float = strawberry.field(description="addToCart / productView × 100.")
+    cart_to_checkout: float = strawberry.field(description="beginCheckout / addToCart × 100.")
+    checkout_to_purchase: float = strawberry.field(description="purchase / beginCheckout × 100.")
+
+
+@strawberry.type(description="Counts of error events.")
+class ErrorCounts:
+    payment_error: int = strawberry.field(description="payment_error events.")
+    checkout_error: int = strawberry.field(description="checkout_error events.")
+    payment_confirmation_error: int = strawberry.field(
+        description="payment_confirmation_error events."
+    )
+    address_error: int = strawberry.field(description="address_error events.")
+
+
+@strawberry.type(description="Event counts of one day of the dashboard window.")
+class EventsTimelineDay:
+    date: date = strawberry.field(description="Calendar day in the query's time zone.")
+    product_view: int = strawberry.field(description="product_view events that day.")
+    add_to_cart: int = strawberry.field(description="add_to_cart events that day.")
+    begin_checkout: int = strawberry.field(description="begin_checkout events that day.")
+    purchase: int = strawberry.field(description="purchase events that day.")
+    checkout_started: int = strawberry.field(description="checkout_started events that day.")
+    payment_info_entered: int = strawberry.field(
+        description="payment_info_entered events that day."
+    )
+    order_completed: int = strawberry.field(description="order_completed events that day.")
+
+
+@strawberry.type(description="Error event counts of one day of the dashboard window.")
+class ErrorsTimelineDay:
+    date: date = strawberry.field(description="Calendar day in the query's time zone.")
+    payment_error: int = strawberry.field(description="payment_error events that day.")
+    checkout_error: int = strawberry.field(description="checkout_error events that day.")
+    payment_confirmation_error: int = strawberry.field(
+        description="payment_confirmation_error events that day."
+    )
+    address_error: int = strawberry.field(description="address_error events that day.")
+
+
+@strawberry.type(description="How one product moves from view to purchase.")
+class ProductPerformance:
+    slug: str = strawberry.field(description="Product slug.")
+    name: str = strawberry.field(
+        description="Most recent non-null productName of the slug in the window, else the slug."
+    )
+    views: int = strawberry.field(description="product_view events (TOTAL) or sessions (UNIQUE).")
+    add_to_cart: int = strawberry.field(
+        description="add_to_cart events (TOTAL) or sessions (UNIQUE)."
+    )
+    purchases: int = strawberry.field(description="purchase events (TOTAL) or sessions (UNIQUE).")
+    purchases_units: int = strawberry.field(description="Σ quantity over purchase events.")
+    conversion_rate: float = strawberry.field(description="purchases / views × 100 (1 decimal).")
+
+
+@strawberry.type(description="Session figures of the window.")
+class SessionStats:
+    unique_sessions: int = strawberry.field(description="Distinct sessions with any event.")
+    avg_events_per_session: float = strawberry.field(
+        description="Events / uniqueSessions (1 decimal)."
+    )
+    sessions_with_purchase: int = strawberry.field(description="Distinct sessions with a purchase.")
+
+
+@strawberry.type(description="Repeat buying over the 90 × 24 hours before the request.")
+class RetentionMetrics:
+    repurchase_rate: float = strawberry.field(
+        description="recurrentCustomers / totalUniqueBuyers × 100 (1 decimal)."
+    )
+    recurrent_customers: int = strawberry.field(
+        description="Logged-in buyers with at least 2 distinct orders."
+    )
+    total_unique_buyers: int = strawberry.field(description="Distinct userIds with a purchase.")
+    period_days: int = strawberry.field(description="Length of the window in days (90).")
+
+
+@strawberry.type(description="Sessions by traffic source.")
+class TrafficSource:
+    source: str = strawberry.field(
+        description="Source of the session's earliest event in the window that has one, "
+        "else direct."
+    )
+    sessions: int = strawberry.field(description="Sessions attributed to the source.")
+
+
+@strawberry.type(
+    description="This week's KPIs: from 00:00 of today − 6 days in the query's time zone "
+    "to the request time (METRICS.md, dashboardStats)."
+)
+class DashboardStats:
+    report: strawberry.Private[DashboardReport]
+
+    @strawberry.field(description="The count mode, echoed.")
+    def mode(self) -> CountMode:
+        return self.report.mode
+
+    @strawberry.field(description="Start of the window (00:00 of today − 6 days, in the zone).")
+    def start_date(self) -> datetime:
+        return self.report.window.start
+
+    @strawberry.field(description="End of the window: the request time.")
+    def end_date(self) -> datetime:
+        return self.report.window.end
+
+    @strawberry.field(description="Number of purchase events.")
+    async def total_sales(self) -> int:
+        return await self.report.total_sales()
+
+    @strawberry.field(description="Σ price × quantity over purchase events (2 decimals).")
+    async def total_revenue(self) -> float:
+        return await self.report.total_revenue()
+
+    @strawberry.field(description="totalRevenue / totalSales (2 decimals; 0 without sales).")
+    async def average_order_value(self) -> float:
+        return await self.report.average_order_value()
+
+    @strawberry.field(description="Top 5 slugs by Σ quantity over purchase events.")
+    async def top_products(self) -> list[ProductCount]:
+        return await self.report.top_products()  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="Top 5 slugs by product_view events (TOTAL) or distinct viewing "
+        "sessions (UNIQUE)."
+    )
+    async def top_viewed_products(self) -> list[ProductCount]:
+        return await self.report.top_viewed_products()  # type: ignore[return-value]
+
+    @strawberry.field(description="Purchase events per day, 7 days oldest first, zero-filled.")
+    async def sales_by_day(self) -> list[DayCount]:
+        return await self.report.sales_by_day()  # type: ignore[return-value]
+
+    @strawberry.field(description="Funnel and checkout event counts per day, 7 days.")
+    async def events_timeline(self) -> list[EventsTimelineDay]:
+        return await self.report.events_timeline()  # type: ignore[return-value]
+
+    @strawberry.field(
+        description="% of identifiers (userId, else sessionId) with a begin_checkout and no "
+        "purchase in the window, among those with a begin_checkout (1 decimal)."
+    )
+    async def abandonment_rate(self) -> float:
+        return await self.report.abandonment_rate()
+
+    @strawberry.field(description="Funnel counts: events (TOTAL) or distinct sessions (UNIQUE).")
+    async def event_counts(self) -> EventCounts:
+        return await self.report.event_counts()  # type: ignore[return-value]
+
+    @strawberry.field(description="Step conversion percentages from eventCounts.")
+    async def conversion_rates(self) -> ConversionRates:
+        return await self.report.conversion_rates()  # type: ignore[return-value]
+
+    @strawberry.field(description="checkout_started events.")
+    async def checkout_started_count(self) -> int:
+        return await self.report.checkout_started_count()
+
+    @strawberry.field(description="payment_info_entered events.")
+    async def payment_info_entered_count(self) -> int:
+        return await self.report.payment_info_entered_count()
+
+    @strawberry.field(description="order_completed events.")
+    async def order_completed_count(self) -> int:
+        return await self.report.order_completed_count()
+
+    @strawberry.field(description="paymentInfoEnteredCount / checkoutStartedCount × 100.")
+    async def conversion_checkout_to_payment(self) -> float:
+        return await self.report.conversion_checkout_to_payment()
+
+    @strawberry.field(description="orderCompletedCount / paymentInfoEnteredCount × 100.")
+    async def conversion_payment_to_order(self) -> float:
+        return await self.report.conversion_payment_to_order()
+
+    @strawberry.field(description="Counts of the four error event types.")
+    async def error_counts(self) -> ErrorCounts:
+        return await self.report.error_counts()  # type: ignore[return-value]
+
+    @strawberry.field(description="The four error counts per day, 7 days.")
+    async def errors_timeline(self) -> list[ErrorsTimelineDay]:
+        return await self.report.errors_timeline()  # type: ignore[return-value]
+
+    @strawberry.field(description="Up to 10 products by views, with cart and purchase figures.")
+    async def product_performance(self) -> list[ProductPerformance]:
+        return await self.report.product_performance()  # type: ignore[return-value]
+
+    @strawberry.field(description="Distinct sessions, events per session, sessions buying.")
+    async def session_stats(self) -> SessionStats:
+        return await self.report.session_stats()  # type: ignore[return-value]
+
+    @strawberry.field(description="Repeat buying over the last 90 days.")
+    async def retention_metrics(self) -> RetentionMetrics:
+        return await self.report.retention_metrics()  # type: ignore[return-value]
+
+    @strawberry.field(description="Sessions per traffic source, most first.")
+    async def traffic_sources(self) -> list[TrafficSource]:
+        return await self.report.traffic_sources()  # type: ignore[return-value]
+
+    @strawberry.field(description="Distinct sessions with a whatsapp_cart_click.")
+    async def whatsapp_sessions(self) -> int:
+        return await self.report.whatsapp_sessions()
+
+    @strawberry.field(description="Distinct sessions with a whatsapp_purchase.")
+    async def whatsapp_purchases(self) -> int:
+        return await self.report.whatsapp_purchases()
+
+    @strawberry.field(
+        description="The 10 sessions whose latest whatsapp_cart_click is most recent, newest first."
+    )
+    async def whatsapp_sessions_list(self) -> list[str]:
+        return await self.report.whatsapp_sessions_list()
+
+
+@strawberry.type(description="One funnel step: distinct sessions with that event in the window.")
+class FunnelStep:
+    step: str = strawberry.field(description="Event type of the step.")
+    count: int = strawberry.field(description="Distinct sessions with at least one such event.")
+
+
+@strawberry.type(
+    description="Conversion funnel: page_view → product_view → add_to_cart → "
+    "begin_checkout → purchase, each step counted independently."
+)
+class Funnel:
+    steps: list[FunnelStep] = strawberry.field(description="The five steps, in order.")
+    start_date: datetime = strawberry.field(
+        description="Window start: 00:00 of start (UTC instant)."
+    )
+    end_date: datetime = strawberry.field(description="Window end: 24:00 of end (UTC instant).")
+    source: str | None = strawberry.field(description="The source filter, echoed.")
+
+
+@strawberry.type(description="One logged-in customer's RFM figures.")
+class RfmCustomer:
+    visitor_id: str = strawberry.field(description="The customer's userId (email).")
+    recency: int = strawberry.field(description="Whole days since the latest purchase.")
+    frequency: int = strawberry.field(description="Distinct orders in the 90-day window.")
+    monetary: float = strawberry.field(description="Σ price × quantity (2 decimals).")
+    segment: RfmSegment = strawberry.field(description="VIP, LOYAL, AT_RISK or LOST.")
+    segmento: str = strawberry.field(description="Segment name in Spanish.")
+
+
+@strawberry.type(description="RFM segments over the 90 × 24 hours before the request.")
+class Rfm:
+    customers: list[RfmCustomer] = strawberry.field(
+        description="Customers by recency, then visitorId."
+    )
+    start_date: datetime = strawberry.field(description="Window start.")
+    end_date: datetime = strawberry.field(description="Window end: the request time.")
+
+
+@strawberry.type(description="An anomaly worth an admin's attention.")
+class Alert:
+    type: AlertType = strawberry.field(description="The rule that fired.")
+    severity: Severity = strawberry.field(description="CRITICAL, WARNING or INFO.")
+    message: str = strawberry.field(description="Human-readable message in the requested lang.")
+    timestamp: datetime = strawberry.field(description="The request time.")
+    value: float | None = strawberry.field(description="The figure that fired the rule.")
+    product_slug: str | None = strawberry.field(
+        description="The product, for POPULAR_NO_CONVERSION only."
+    )

@@ -1,0 +1,1 @@
+"""alerts view (METRICS.md). INTERFACE ONLY, being implemented."""

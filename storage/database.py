@@ -1,0 +1,178 @@
+"""The one seam between the service and its database driver.
+
+``Database`` is what the rest of the service sees: insert events with
+idempotency, run an aggregation pipeline, ping, ensure indexes. Two
+implementations sit behind it:
+
+* ``MongoDatabase`` here: Motor on a real MongoDB 6+ (replica set or sharded);
+* ``EmbeddedDatabase`` in ``storage.embedded``: mongomock-motor in process,
+  made durable by a journal under ``DATA_DIR``.
+
+Motor is frozen upstream (PyMongo's async client replaces it); this module and
+``storage.embedded`` are the only ones that touch a driver, so switching is a
+change here.
+"""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from motor.motor_asyncio import AsyncIOMotorClient
+from pymongo import WriteConcern
+from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
+
+from storage.documents import EVENTS, EventDocument
+from storage.indexes import IndexSpec
+
+Pipeline = list[dict[str, Any]]
+log = logging.getLogger(__name__)
+
+DUPLICATE_KEY = 11000
+INDEX_OPTIONS_CONFLICT = (85, 86)
+
+
+def retired_key(key: str, event_id: object) -> str:
+    """The key a live event keeps once its idempotency window has passed.
+
+    Renaming (rather than deleting) keeps every document in the unique index
+    with a distinct value, so the index needs no partial filter.
+    """
+    return f"{key}#retired:{event_id}"
+
+
+class Database(ABC):
+    """Storage operations the service needs, independent of the driver."""
+
+    def __init__(self) -> None:
+        # How many aggregation pipelines ran: tests use it to check that a
+        # selection runs only the passes it needs.
+        self.pipelines_run = 0
+
+    @abstractmethod
+    async def insert_events(
+        self, docs: Sequence[EventDocument], *, retire_before: datetime | None
+    ) -> list[bool]:
+        """Store ``docs``; per doc, True if stored, False if its key was already taken.
+
+        The unique index on ``(tenantId, dedupeKey)`` decides, so concurrent
+        identical calls store one event. With ``retire_before`` (live tracking),
+        a key held by an event created at or before that instant is retired
+        and the new event stored; without it (imports) a taken key is final.
+        """
+
+    async def run_pipeline(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        """Run an aggregation pipeline and return all its documents."""
+        self.pipelines_run += 1
+        return await self._aggregate(collection, pipeline)
+
+    @abstractmethod
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    async def count_events(self, tenant: str | None = None) -> int:
+        """How many events are stored (for one tenant, or all)."""
+
+    @abstractmethod
+    async def ping(self) -> None:
+        """Raise if the database does not answer."""
+
+    @abstractmethod
+    async def ensure_indexes(self, specs: Sequence[IndexSpec]) -> None:
+        """Create the indexes in ``specs``; safe to call at every start-up."""
+
+    @abstractmethod
+    async def close(self) -> None:
+        """Release connections and flush anything pending."""
+
+
+class MongoDatabase(Database):
+    """A real MongoDB through Motor. Event writes use majority write concern with journaling."""
+
+    def __init__(self, url: str, database: str) -> None:
+        super().__init__()
+        # Created in the Starlette lifespan, never at import time.
+        self._client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+            url, tz_aware=False, uuidRepresentation="standard"
+        )
+        self._db = self._client[database]
+        # An acknowledged event survives a primary failover.
+        self._events = self._db.get_collection(
+            EVENTS, write_concern=WriteConcern(w="majority", j=True)
+        )
+
+    async def insert_events(
+        self, docs: Sequence[EventDocument], *, retire_before: datetime | None
+    ) -> list[bool]:
+        if not docs:
+            return []
+        stored = [True] * len(docs)
+        try:
+            await self._events.insert_many([dict(doc) for doc in docs], ordered=False)
+        except BulkWriteError as error:
+            for write_error in error.details.get("writeErrors", []):
+                if write_error.get("code") != DUPLICATE_KEY:
+                    raise
+                stored[write_error["index"]] = False
+        if retire_before is not None:
+            for index, doc in enumerate(docs):
+                if not stored[index]:
+                    stored[index] = await self._retry_after_retire(doc, retire_before)
+        return stored
+
+    async def _retry_after_retire(self, doc: EventDocument, retire_before: datetime) -> bool:
+        holder = await self._events.find_one(
+            {
+                "tenantId": doc["tenantId"],
+                "dedupeKey": doc["dedupeKey"],
+                "createdAt": {"$lte": retire_before},
+            },
+            {"_id": 1},
+        )
+        if holder is None:
+            return False  # the key is held by an event inside the window
+        # Matching on the old key makes the rename happen once among racers;
+        # the unique index then admits exactly one of their inserts.
+        await self._events.update_one(
+            {"_id": holder["_id"], "dedupeKey": doc["dedupeKey"]},
+            {"$set": {"dedupeKey": retired_key(doc["dedupeKey"], holder["_id"])}},
+        )
+        try:
+            await self._events.insert_one(dict(doc))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        cursor = self._db[collection].aggregate(pipeline, allowDiskUse=True)
+        return [doc async for doc in cursor]
+
+    async def count_events(self, tenant: str | None = None) -> int:
+        query = {} if tenant is None else {"tenantId": tenant}
+        return int(await self._events.count_documents(query))
+
+    async def ping(self) -> None:
+        await self._client.admin.command("ping")
+
+    async def ensure_indexes(self, specs: Sequence[IndexSpec]) -> None:
+        for spec in specs:
+            options: dict[str, Any] = {"name": spec.name, "unique": spec.unique, **spec.options}
+            if spec.expire_after_seconds is not None:
+                options["expireAfterSeconds"] = spec.expire_after_seconds
+            try:
+                await self._db[spec.collection].create_index(list(spec.keys), **options)
+            except OperationFailure as error:
+                if error.code not in INDEX_OPTIONS_CONFLICT or spec.expire_after_seconds is None:
+                    raise
+                # EVENT_RETENTION_DAYS changed: adjust the TTL in place.
+                await self._db.command(
+                    "collMod",
+                    spec.collection,
+                    index={"name": spec.name, "expireAfterSeconds": spec.expire_after_seconds},
+                )
+
+    async def close(self) -> None:
+        self._client.close()

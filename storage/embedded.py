@@ -1,0 +1,369 @@
+"""The embedded store: mongomock-motor in process, durable under ``DATA_DIR``.
+
+Used when ``MONGODB_URL`` is unset. Documents live in a mongomock-motor
+collection; this module adds what mongomock lacks for a real service:
+
+* durability: every write goes to ``storage.journal`` before it is acknowledged;
+* the unique ``(tenantId, dedupeKey)`` key as a hash map (mongomock checks unique
+  indexes by scanning the collection on every insert, O(N));
+* a time index per tenant and event type. mongomock copies the whole collection
+  on every ``aggregate``, so cost would grow with all stored events; instead a
+  pipeline whose first stage matches ``tenantId`` (and optionally a
+  ``createdAt`` range and ``eventType``) is fed only the documents in that range,
+  and mongomock's own pipeline engine runs the stages, so a pipeline means the
+  same here and on MongoDB. Other pipelines fall back to the collection.
+* retention: a periodic purge plays the role of MongoDB's TTL index.
+
+Everything between a uniqueness check and the write it guards runs without an
+``await`` that could suspend, under one lock, so concurrent identical calls
+store one event.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import fcntl
+import heapq
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+from mongomock import aggregate as mongomock_aggregate
+from mongomock import filtering as mongomock_filtering
+from mongomock_motor import AsyncMongoMockClient
+
+from core.clock import to_naive_utc, utcnow
+from core.errors import ConfigError
+from storage.database import Database, Pipeline, retired_key
+from storage.documents import EVENTS, EventDocument
+from storage.indexes import IndexSpec
+from storage.journal import Journal, read_records, write_snapshot
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT = "events.snapshot"
+JOURNAL = "events.journal"
+LOCK = "events.lock"
+PURGE_EVERY_SECONDS = 3600
+_INDEXED_MATCH_KEYS = frozenset({"tenantId", "createdAt", "eventType"})
+
+
+@dataclass
+class _TimeList:
+    """Documents sorted by ``createdAt``, with a parallel list of times for bisect."""
+
+    times: list[datetime] = field(default_factory=list)
+    docs: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        moment = doc["createdAt"]
+        if not self.times or moment >= self.times[-1]:
+            self.times.append(moment)
+            self.docs.append(doc)
+        else:  # an imported past event
+            at = bisect.bisect_right(self.times, moment)
+            self.times.insert(at, moment)
+            self.docs.insert(at, doc)
+
+    def between(
+        self, low: datetime | None, low_inclusive: bool, high: datetime | None, high_inclusive: bool
+    ) -> list[dict[str, Any]]:
+        start = 0
+        if low is not None:
+            start = (bisect.bisect_left if low_inclusive else bisect.bisect_right)(self.times, low)
+        end = len(self.times)
+        if high is not None:
+            end = (bisect.bisect_right if high_inclusive else bisect.bisect_left)(self.times, high)
+        return self.docs[start:end]
+
+    def drop_before(self, cutoff: datetime) -> list[dict[str, Any]]:
+        end = bisect.bisect_left(self.times, cutoff)
+        dropped = self.docs[:end]
+        del self.times[:end], self.docs[:end]
+        return dropped
+
+
+@dataclass
+class _TenantIndex:
+    all: _TimeList = field(default_factory=_TimeList)
+    by_type: dict[str, _TimeList] = field(default_factory=dict)
+
+    def add(self, doc: dict[str, Any]) -> None:
+        self.all.add(doc)
+        self.by_type.setdefault(doc["eventType"], _TimeList()).add(doc)
+
+
+@dataclass(frozen=True)
+class _Range:
+    low: datetime | None = None
+    low_inclusive: bool = True
+    high: datetime | None = None
+    high_inclusive: bool = False
+
+
+def _created_range(condition: object) -> _Range | None:
+    if condition is None:
+        return _Range()
+    if not isinstance(condition, dict) or not condition:
+        return None
+    if not set(condition) <= {"$gte", "$gt", "$lt", "$lte"}:
+        return None
+    if not all(isinstance(value, datetime) for value in condition.values()):
+        return None
+    low = condition.get("$gte", condition.get("$gt"))
+    high = condition.get("$lt", condition.get("$lte"))
+    return _Range(
+        low=None if low is None else to_naive_utc(low),
+        low_inclusive="$gte" in condition,
+        high=None if high is None else to_naive_utc(high),
+        high_inclusive="$lte" in condition,
+    )
+
+
+def _event_types(condition: object) -> list[str] | bool | None:
+    """The types named by an ``eventType`` condition; None = all; False = not indexable."""
+    if condition is None:
+        return None
+    if isinstance(condition, str):
+        return [condition]
+    if isinstance(condition, dict) and set(condition) == {"$in"}:
+        values = condition["$in"]
+        if isinstance(values, list) and all(isinstance(v, str) for v in values):
+            return list(dict.fromkeys(values))
+    return False
+
+
+class EmbeddedDatabase(Database):
+    """mongomock-motor plus journal, unique key map and time index (see module docstring)."""
+
+    def __init__(self, data_dir: Path, *, fsync_seconds: float, retention_days: int) -> None:
+        super().__init__()
+        self._data_dir = data_dir
+        self._fsync_seconds = fsync_seconds
+        self._retention = timedelta(days=retention_days)
+        self._client: Any = AsyncMongoMockClient(tz_aware=False)
+        self._collection = self._client["embedded"][EVENTS]
+        self._keys: dict[tuple[str, str], tuple[ObjectId, datetime]] = {}
+        self._by_id: dict[ObjectId, dict[str, Any]] = {}
+        self._tenants: dict[str, _TenantIndex] = {}
+        self._lock = asyncio.Lock()
+        self._journal: Journal | None = None
+        self._lock_file: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    async def open(
+        cls, data_dir: Path, *, fsync_seconds: float = 1.0, retention_days: int = 365
+    ) -> EmbeddedDatabase:
+        """Load ``data_dir`` (created if missing), compact it, and start background upkeep."""
+        database = cls(data_dir, fsync_seconds=fsync_seconds, retention_days=retention_days)
+        await database._load()
+        return database
+
+    # ---- start-up and upkeep -------------------------------------------------
+
+    def _take_lock(self) -> None:
+        self._data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._data_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ConfigError(
+                f"DATA_DIR {self._data_dir} is in use by another server process"
+            ) from None
+        self._lock_file = fd
+
+    async def _load(self) -> None:
+        self._take_lock()
+        snapshot, journal = self._data_dir / SNAPSHOT, self._data_dir / JOURNAL
+        docs: dict[ObjectId, dict[str, Any]] = {doc["_id"]: doc for doc in read_records(snapshot)}
+        replayed = 0
+        for record in read_records(journal):
+            replayed += 1
+            self._replay(record, docs)
+        for doc in sorted(docs.values(), key=lambda d: d["createdAt"]):
+            self._index(doc)
+        if docs:
+            await self._collection.insert_many([dict(doc) for doc in docs.values()])
+        if replayed:
+            write_snapshot(snapshot, iter(self._by_id.values()))
+        self._journal = Journal(journal)
+        if replayed:
+            self._journal.reset()
+        log.info("embedded store: %d events loaded from %s", len(self._by_id), self._data_dir)
+        await self.purge_expired()
+        self._tasks.append(asyncio.create_task(self._upkeep()))
+
+    @staticmethod
+    def _replay(record: dict[str, Any], docs: dict[ObjectId, dict[str, Any]]) -> None:
+        op = record.get("op")
+        if op == "insert":
+            for doc in record["docs"]:
+                docs[doc["_id"]] = doc
+        elif op == "retire":
+            doc = docs.get(record["id"])
+            if doc is not None:
+                doc["dedupeKey"] = record["key"]
+        elif op == "purge":
+            for event_id in [i for i, d in docs.items() if d["createdAt"] < record["before"]]:
+                del docs[event_id]
+        else:
+            log.warning("ignoring unknown journal record %r", op)
+
+    def _index(self, doc: dict[str, Any]) -> None:
+        self._by_id[doc["_id"]] = doc
+        self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
+        self._tenants.setdefault(doc["tenantId"], _TenantIndex()).add(doc)
+
+    async def _upkeep(self) -> None:
+        """fsync the journal on a timer; purge expired events hourly."""
+        interval = self._fsync_seconds if self._fsync_seconds > 0 else PURGE_EVERY_SECONDS
+        since_purge = 0.0
+        while True:
+            await asyncio.sleep(interval)
+            if self._journal is not None:
+                await asyncio.to_thread(self._journal.sync)
+            since_purge += interval
+            if since_purge >= PURGE_EVERY_SECONDS:
+                since_purge = 0.0
+                await self.purge_expired()
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete events older than the retention period (what MongoDB's TTL index does)."""
+        cutoff = to_naive_utc(now or utcnow()) - self._retention
+        async with self._lock:
+            dropped: list[dict[str, Any]] = []
+            for tenant in self._tenants.values():
+                dropped.extend(tenant.all.drop_before(cutoff))
+                for by_type in tenant.by_type.values():
+                    by_type.drop_before(cutoff)
+            if not dropped:
+                return 0
+            self._write({"op": "purge", "before": cutoff})
+            for doc in dropped:
+                del self._by_id[doc["_id"]]
+                key = (doc["tenantId"], doc["dedupeKey"])
+                if self._keys.get(key, (None,))[0] == doc["_id"]:
+                    del self._keys[key]
+            await self._collection.delete_many({"createdAt": {"$lt": cutoff}})
+        return len(dropped)
+
+    def _write(self, record: dict[str, Any]) -> None:
+        assert self._journal is not None, "embedded store used before open()"
+        self._journal.append(record, fsync=self._fsync_seconds == 0)
+
+    # ---- Database ------------------------------------------------------------
+
+    async def insert_events(
+        self, docs: Sequence[EventDocument], *, retire_before: datetime | None
+    ) -> list[bool]:
+        stored: list[bool] = []
+        accepted: list[dict[str, Any]] = []
+        retired: list[tuple[ObjectId, str]] = []
+        async with self._lock:
+            taken: set[tuple[str, str]] = set()
+            for source in docs:
+                doc: dict[str, Any] = dict(source)
+                doc.setdefault("_id", ObjectId())
+                key = (doc["tenantId"], doc["dedupeKey"])
+                holder = self._keys.get(key)
+                if key in taken or (
+                    holder is not None and (retire_before is None or holder[1] > retire_before)
+                ):
+                    stored.append(False)
+                    continue
+                if holder is not None:
+                    retired.append((holder[0], retired_key(doc["dedupeKey"], holder[0])))
+                taken.add(key)
+                accepted.append(doc)
+                stored.append(True)
+            if not accepted:
+                return stored
+            # Journal first: once this returns, the write survives a crash.
+            for event_id, new_key in retired:
+                self._write({"op": "retire", "id": event_id, "key": new_key})
+            self._write({"op": "insert", "docs": accepted})
+            for event_id, new_key in retired:
+                old = self._by_id[event_id]
+                del self._keys[(old["tenantId"], old["dedupeKey"])]
+                old["dedupeKey"] = new_key
+                self._keys[(old["tenantId"], new_key)] = (event_id, old["createdAt"])
+                await self._collection.update_one(
+                    {"_id": event_id}, {"$set": {"dedupeKey": new_key}}
+                )
+            for doc in accepted:
+                self._index(doc)
+            await self._collection.insert_many([dict(doc) for doc in accepted])
+        return stored
+
+    def _window(self, match: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The documents a first ``$match`` selects, via the time index; None if not indexable."""
+        tenant = match.get("tenantId")
+        created = _created_range(match.get("createdAt"))
+        types = _event_types(match.get("eventType"))
+        if not isinstance(tenant, str) or created is None or types is False:
+            return None
+        index = self._tenants.get(tenant)
+        if index is None:
+            return []
+        bounds = (created.low, created.low_inclusive, created.high, created.high_inclusive)
+        if types is None:
+            selected = index.all.between(*bounds)
+        else:
+            assert isinstance(types, list)
+            slices = [index.by_type[t].between(*bounds) for t in types if t in index.by_type]
+            selected = list(heapq.merge(*slices, key=lambda d: d["createdAt"]))
+        residual = {k: v for k, v in match.items() if k not in _INDEXED_MATCH_KEYS}
+        if residual:
+            applies = mongomock_filtering.filter_applies
+            selected = [d for d in selected if applies(residual, d)]  # type: ignore[no-untyped-call]
+        return selected
+
+    async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
+        if collection == EVENTS and pipeline and set(pipeline[0]) == {"$match"}:
+            selected = self._window(pipeline[0]["$match"])
+            if selected is not None:
+                run = mongomock_aggregate.process_pipeline
+                return list(run(selected, None, pipeline[1:], None))  # type: ignore[no-untyped-call]
+        cursor = self._client["embedded"][collection].aggregate(pipeline)
+        return [doc async for doc in cursor]
+
+    async def count_events(self, tenant: str | None = None) -> int:
+        if tenant is None:
+            return len(self._by_id)
+        index = self._tenants.get(tenant)
+        return 0 if index is None else len(index.all.docs)
+
+    async def ping(self) -> None:
+        if self._journal is None:
+            raise RuntimeError("embedded store is closed")
+
+    async def ensure_indexes(self, specs: Sequence[IndexSpec]) -> None:
+        # Unique keys, time ranges and retention are enforced by this class
+        # itself; declaring them to mongomock would only slow every insert.
+        return None
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
+
+    def documents(self) -> Iterator[dict[str, Any]]:
+        """Every stored event (for tests and the snapshot)."""
+        return iter(self._by_id.values())

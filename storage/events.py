@@ -1,0 +1,250 @@
+"""Ingest: validate tracking and import input, derive stored fields, store with idempotency.
+
+Rules are METRICS.md "Events" and "Idempotency". Every rejection is a
+``BadUserInput`` that names the offending field.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.clock import to_naive_utc
+from core.errors import BadUserInput
+from core.vocabulary import (
+    DEFAULT_TENANT,
+    DIRECT_SOURCE,
+    EVENT_TYPE_PATTERN,
+    TENANT_PATTERN,
+    TrackStatus,
+)
+from storage.database import Database
+from storage.documents import EventDocument
+
+MAX_STRING = 256
+MAX_METADATA_BYTES = 4096
+MAX_METADATA_DEPTH = 8
+MAX_IMPORT_BATCH = 1000
+MAX_TRACK_BATCH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class EventInput:
+    """One event as a caller sent it (GraphQL ``TrackEventInput``/``ImportEventInput``)."""
+
+    event_type: str
+    session_id: str | None = None
+    product_slug: str | None = None
+    product_name: str | None = None
+    price: float | None = None
+    metadata: Any = None
+    source: str | None = None
+    error_message: str | None = None
+    idempotency_key: str | None = None
+    # Import only (admins): a past time and a shopper id.
+    created_at: datetime | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TrackOutcome:
+    status: TrackStatus
+    session_id: str
+
+
+def validate_tenant(tenant: str | None, *, field: str = "tenantId") -> str:
+    """The tenant id, ``default`` when absent; must match ``^[A-Za-z0-9_-]{1,64}$``."""
+    if tenant is None:
+        return DEFAULT_TENANT
+    if not isinstance(tenant, str) or not TENANT_PATTERN.fullmatch(tenant):
+        raise BadUserInput("tenantId must match ^[A-Za-z0-9_-]{1,64}$", field=field)
+    return tenant
+
+
+def _text(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_STRING:
+        raise BadUserInput(f"{field} must be at most {MAX_STRING} characters", field=field)
+    if "\x00" in value:
+        raise BadUserInput(f"{field} must not contain NUL characters", field=field)
+    return value
+
+
+def _check_metadata_keys(value: Any, field: str, depth: int = 0) -> None:
+    if depth > MAX_METADATA_DEPTH:
+        raise BadUserInput(f"{field} is nested too deeply", field=field)
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str) or key.startswith("$") or "." in key or "\x00" in key:
+                raise BadUserInput(
+                    f"{field} keys must be strings without '.', NUL or a leading '$'",
+                    field=field,
+                )
+            _check_metadata_keys(item, field, depth + 1)
+    elif isinstance(value, list):
+        for item in value:
+            _check_metadata_keys(item, field, depth + 1)
+
+
+def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str | None]:
+    """Validated metadata, its quantity (default 1) and its order id."""
+    if value is None:
+        return None, 1, None
+    if not isinstance(value, dict):
+        raise BadUserInput("metadata must be a JSON object", field=field)
+    try:
+        size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    except (TypeError, ValueError):
+        raise BadUserInput("metadata must be a JSON object", field=field) from None
+    if size > MAX_METADATA_BYTES:
+        raise BadUserInput(
+            f"metadata must be at most {MAX_METADATA_BYTES} bytes serialized", field=field
+        )
+    _check_metadata_keys(value, field)
+    quantity = value.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise BadUserInput("metadata.quantity must be an integer >= 1", field=f"{field}.quantity")
+    order_id = value.get("order_id")
+    if order_id is not None and (isinstance(order_id, bool) or not isinstance(order_id, str | int)):
+        raise BadUserInput(
+            "metadata.order_id must be a string or an integer", field=f"{field}.order_id"
+        )
+    return value, quantity, None if order_id is None else str(order_id)
+
+
+def _price(value: float | None, field: str) -> float | None:
+    if value is None:
+        return None
+    if not math.isfinite(value) or value < 0:
+        raise BadUserInput("price must be a finite number >= 0", field=field)
+    return float(value)
+
+
+def _document(
+    item: EventInput, *, tenant: str, created_at: datetime, user_id: str | None, prefix: str
+) -> EventDocument:
+    """Validate ``item`` and build its document (dedupeKey filled in by the caller)."""
+    if not EVENT_TYPE_PATTERN.fullmatch(item.event_type):
+        raise BadUserInput(
+            "eventType must match ^[a-z][a-z0-9_.:-]{0,63}$", field=f"{prefix}eventType"
+        )
+    session_id = _text(item.session_id, f"{prefix}sessionId")
+    if session_id == "":
+        raise BadUserInput("sessionId must not be empty", field=f"{prefix}sessionId")
+    metadata, quantity, order_id = _metadata(item.metadata, f"{prefix}metadata")
+    source = _text(item.source, f"{prefix}source")
+    return EventDocument(
+        tenantId=tenant,
+        eventType=item.event_type,
+        sessionId=session_id or str(uuid.uuid4()),
+        userId=user_id,
+        productSlug=_text(item.product_slug, f"{prefix}productSlug"),
+        productName=_text(item.product_name, f"{prefix}productName"),
+        price=_price(item.price, f"{prefix}price"),
+        quantity=quantity,
+        orderId=order_id,
+        metadata=metadata,
+        source=None if source == DIRECT_SOURCE else source,
+        errorMessage=_text(item.error_message, f"{prefix}errorMessage"),
+        dedupeKey="",
+        createdAt=created_at,
+    )
+
+
+def _digest(*parts: object) -> str:
+    canonical = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def live_document(
+    item: EventInput, *, tenant: str, user_id: str | None, now: datetime, prefix: str = ""
+) -> EventDocument:
+    """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token."""
+    doc = _document(
+        item, tenant=tenant, created_at=to_naive_utc(now), user_id=user_id, prefix=prefix
+    )
+    key = _text(item.idempotency_key, f"{prefix}idempotencyKey")
+    if key:
+        doc["dedupeKey"] = f"live:{key}"
+    else:
+        # METRICS.md: derived from session, type, slug and the full receive
+        # time; the random part makes "never deduplicated" hold even for
+        # identical items of one batch received in the same microsecond.
+        doc["dedupeKey"] = "auto:" + _digest(
+            doc["sessionId"],
+            doc["eventType"],
+            doc["productSlug"],
+            now.isoformat(),
+            uuid.uuid4().hex,
+        )
+    return doc
+
+
+def import_document(
+    item: EventInput, *, tenant: str, now: datetime, retention_days: int, prefix: str
+) -> EventDocument:
+    """An event from a store's history: past ``createdAt`` inside retention."""
+    if item.created_at is None:
+        raise BadUserInput("createdAt is required", field=f"{prefix}createdAt")
+    if item.created_at.tzinfo is None:
+        raise BadUserInput("createdAt must carry a UTC offset", field=f"{prefix}createdAt")
+    created_at = to_naive_utc(item.created_at)
+    current = to_naive_utc(now)
+    if created_at > current:
+        raise BadUserInput("createdAt must be in the past", field=f"{prefix}createdAt")
+    if created_at <= current - timedelta(days=retention_days):
+        raise BadUserInput(
+            f"createdAt must be within the last {retention_days} days (EVENT_RETENTION_DAYS)",
+            field=f"{prefix}createdAt",
+        )
+    if not item.session_id:
+        raise BadUserInput("sessionId is required", field=f"{prefix}sessionId")
+    user_id = _text(item.user_id, f"{prefix}userId") or None
+    doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
+    key = _text(item.idempotency_key, f"{prefix}idempotencyKey")
+    if not key:
+        # Same content, same key: re-running an import stores nothing new.
+        key = _digest(
+            doc["eventType"],
+            doc["sessionId"],
+            created_at.isoformat(),
+            doc["userId"],
+            doc["productSlug"],
+            doc["productName"],
+            doc["price"],
+            doc["metadata"],
+            doc["source"],
+            doc["errorMessage"],
+        )
+    doc["dedupeKey"] = f"import:{key}"
+    return doc
+
+
+async def track_events(
+    database: Database,
+    docs: Sequence[EventDocument],
+    *,
+    now: datetime,
+    window_seconds: int,
+) -> list[TrackOutcome]:
+    """Store live events; a key stored less than ``window_seconds`` ago is a duplicate."""
+    retire_before = to_naive_utc(now) - timedelta(seconds=window_seconds)
+    stored = await database.insert_events(docs, retire_before=retire_before)
+    return [
+        TrackOutcome(TrackStatus.OK if ok else TrackStatus.DUPLICATE_IGNORED, doc["sessionId"])
+        for doc, ok in zip(docs, stored, strict=True)
+    ]
+
+
+async def import_events(database: Database, docs: Sequence[EventDocument]) -> tuple[int, int]:
+    """Store imported events; returns (inserted, duplicates)."""
+    stored = await database.insert_events(docs, retire_before=None)
+    inserted = sum(stored)
+    return inserted, len(stored) - inserted

@@ -1,0 +1,1 @@
+"""funnel view (METRICS.md). INTERFACE ONLY, being implemented."""

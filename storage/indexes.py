@@ -1,0 +1,55 @@
+"""Index specifications, as data; ``Database.ensure_indexes`` is the only code that applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from storage.documents import EVENTS
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    collection: str
+    name: str
+    keys: tuple[tuple[str, int], ...]
+    unique: bool = False
+    expire_after_seconds: int | None = None
+    serves: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+def event_indexes(*, retention_days: int) -> tuple[IndexSpec, ...]:
+    """Indexes of ``analytics_events``; each names the queries it serves."""
+    return (
+        IndexSpec(
+            EVENTS,
+            "tenant_dedupe_unique",
+            (("tenantId", 1), ("dedupeKey", 1)),
+            unique=True,
+            serves="idempotency: one event per live key per window, one per import key. "
+            "On a sharded cluster shard analytics_events on {tenantId: 1, dedupeKey: 1} "
+            "so this unique index is allowed (it must be prefixed by the shard key).",
+        ),
+        IndexSpec(
+            EVENTS,
+            "tenant_created",
+            (("tenantId", 1), ("createdAt", 1)),
+            serves="every window query: dashboard passes over all types, sessionStats, "
+            "trafficSources, stuck-session alert",
+        ),
+        IndexSpec(
+            EVENTS,
+            "tenant_type_created",
+            (("tenantId", 1), ("eventType", 1), ("createdAt", 1)),
+            serves="passes over a few event types: purchases (sales, revenue, retention, "
+            "rfm), funnel steps, error counts, whatsapp, alert rules",
+        ),
+        IndexSpec(
+            EVENTS,
+            "created_ttl",
+            (("createdAt", 1),),
+            expire_after_seconds=retention_days * 86400,
+            serves="retention: MongoDB deletes events older than EVENT_RETENTION_DAYS",
+        ),
+    )

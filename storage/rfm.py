@@ -1,0 +1,1 @@
+"""rfm view (METRICS.md). INTERFACE ONLY, being implemented."""

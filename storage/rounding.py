@@ -1,0 +1,34 @@
+"""METRICS.md "Rounding and empty data": half away from zero; ratio over 0 is 0."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal
+
+PERCENT_DIGITS = 1
+MONEY_DIGITS = 2
+AVERAGE_DIGITS = 1
+
+
+def round_half_away(value: float, digits: int) -> float:
+    """Round to ``digits`` decimals, halves away from zero (Python's round() is banker's)."""
+    # str() first: the float's shortest repr is what a person would round by hand.
+    quantum = Decimal(1).scaleb(-digits)
+    return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+
+
+def ratio(numerator: float, denominator: float) -> float:
+    """numerator / denominator, or 0 when the denominator is 0."""
+    return numerator / denominator if denominator else 0.0
+
+
+def percent(numerator: float, denominator: float) -> float:
+    """numerator / denominator × 100, 1 decimal; 0 when the denominator is 0."""
+    return round_half_away(ratio(numerator, denominator) * 100, PERCENT_DIGITS)
+
+
+def money(value: float) -> float:
+    return round_half_away(value, MONEY_DIGITS)
+
+
+def average(numerator: float, denominator: float) -> float:
+    return round_half_away(ratio(numerator, denominator), AVERAGE_DIGITS)
