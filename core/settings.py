@@ -13,6 +13,8 @@ from pathlib import Path
 
 from core.errors import ConfigError
 
+MIN_SECRET_BYTES = 32
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
@@ -65,6 +67,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     jwt_secret = env.get("JWT_SECRET") or None
     if mongodb_url is not None and jwt_secret is None:
         raise ConfigError("JWT_SECRET must be set when MONGODB_URL is set")
+    if jwt_secret is not None and len(jwt_secret.encode()) < MIN_SECRET_BYTES:
+        # RFC 7518 3.2: an HS256 key must be at least as long as the hash.
+        raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
     return Settings(
         mongodb_url=mongodb_url,
         mongodb_database=env.get("MONGODB_DATABASE") or "storefront_analytics",

@@ -5,10 +5,12 @@ from __future__ import annotations
 from strawberry.types import Info
 
 from core.errors import BadUserInput
+from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
 from schema.inputs import ImportEventInput, TrackEventInput
 from schema.types import ImportResult, TrackEventResult
 from storage import events
+from storage.documents import EventDocument
 
 
 async def track_event(info: Info[Context, None], input: TrackEventInput) -> TrackEventResult:
@@ -28,6 +30,44 @@ async def track_event(info: Info[Context, None], input: TrackEventInput) -> Trac
         window_seconds=context.settings.idempotency_window_seconds,
     )
     return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
+
+
+async def track_events(
+    info: Info[Context, None], events_: list[TrackEventInput]
+) -> list[TrackEventsItem]:
+    """Like trackEvent for up to 100 items; a bad item is reported, the others stored."""
+    if len(events_) > events.MAX_TRACK_BATCH:
+        raise BadUserInput(
+            f"at most {events.MAX_TRACK_BATCH} events per call, got {len(events_)}",
+            field="events",
+        )
+    context = info.context
+    email = context.shopper_email()
+    items: list[TrackEventsItem] = []
+    valid: list[tuple[int, EventDocument]] = []
+    for index, item in enumerate(events_):
+        prefix = f"events[{index}]."
+        try:
+            tenant = events.validate_tenant(item.tenant_id, field=f"{prefix}tenantId")
+            doc = events.live_document(
+                item.to_event(), tenant=tenant, user_id=email, now=context.now, prefix=prefix
+            )
+        except BadUserInput as error:
+            problem = ItemError(code=error.code, message=error.message, field=error.field)
+            items.append(TrackEventsItem(index=index, status=None, session_id=None, error=problem))
+            continue
+        valid.append((index, doc))
+        items.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
+    outcomes = await events.track_events(
+        context.database,
+        [doc for _, doc in valid],
+        now=context.now,
+        window_seconds=context.settings.idempotency_window_seconds,
+    )
+    for (index, _), outcome in zip(valid, outcomes, strict=True):
+        items[index].status = outcome.status
+        items[index].session_id = outcome.session_id
+    return items
 
 
 async def import_events(

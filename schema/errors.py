@@ -2,23 +2,30 @@
 
 * our ``AppError``s keep their message and carry their own code;
 * errors graphql-core raises before execution (syntax, validation, variable
-  coercion, limits) are the client's: ``BAD_USER_INPUT``;
-* anything else is ``INTERNAL_SERVER_ERROR`` with a fixed message and no trace,
-  logged in full on the server.
+  coercion, cost limits) are the client's: ``BAD_USER_INPUT``;
+* anything else is ``INTERNAL_SERVER_ERROR`` with a fixed message and no trace
+  (logged in full on the server by ``Schema.process_errors``).
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-
 from graphql import GraphQLError
-from strawberry.extensions import SchemaExtension
 
 from core.errors import AppError
 
-log = logging.getLogger(__name__)
 INTERNAL_MESSAGE = "Internal server error."
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """True when the request, not the server, is at fault."""
+    original = error.original_error
+    if isinstance(original, AppError):
+        return True
+    # Before execution there is no path; graphql-core's own errors there, and
+    # scalars refusing a variable's value (ValueError/TypeError), are the client's.
+    return error.path is None and (
+        original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+    )
 
 
 def coded(error: GraphQLError) -> GraphQLError:
@@ -26,31 +33,20 @@ def coded(error: GraphQLError) -> GraphQLError:
     original = error.original_error
     if isinstance(original, AppError):
         return GraphQLError(
-            original.message,
-            nodes=error.nodes,
-            path=error.path,
-            extensions=original.extensions,
+            original.message, nodes=error.nodes, path=error.path, extensions=original.extensions
         )
-    if original is None and error.path is None:
+    if is_client_error(error):
         extensions = {**(error.extensions or {}), "code": "BAD_USER_INPUT"}
-        return GraphQLError(error.message, nodes=error.nodes, extensions=extensions)
-    if original is None and error.extensions and "code" in error.extensions:
-        return error
-    if error.path is None and isinstance(original, ValueError | TypeError):
-        # A scalar refusing a variable's value (e.g. a malformed DateTime).
-        return GraphQLError(error.message, nodes=error.nodes, extensions={"code": "BAD_USER_INPUT"})
-    log.error("unexpected error at %s", error.path, exc_info=original or error)
+        return GraphQLError(
+            error.message,
+            nodes=error.nodes,
+            source=error.source,
+            positions=error.positions,
+            extensions=extensions,
+        )
     return GraphQLError(
         INTERNAL_MESSAGE,
         nodes=error.nodes,
         path=error.path,
         extensions={"code": "INTERNAL_SERVER_ERROR"},
     )
-
-
-class ErrorCodes(SchemaExtension):
-    def on_operation(self) -> Iterator[None]:
-        yield
-        result = self.execution_context.result
-        if result is not None and result.errors:
-            result.errors = [coded(error) for error in result.errors]

@@ -3,31 +3,32 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
-    QueryDepthLimiter,
     ValidationCache,
 )
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
-from strawberry.types import ExecutionContext, Info
+from strawberry.types import ExecutionContext as StrawberryContext
+from strawberry.types import ExecutionResult, Info
 
-from core.errors import AppError
 from core.vocabulary import CountMode
 from resolvers import admin_views, tracking
+from schema.batch import TrackEventsItem
 from schema.context import Context
-from schema.errors import ErrorCodes
+from schema.errors import coded, is_client_error
 from schema.inputs import ImportEventInput, TrackEventInput
+from schema.limits import DepthLimit
 from schema.permissions import IsAdmin
 from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
 
-MAX_DEPTH = 10
 MAX_ALIASES = 30
 MAX_TOKENS = 2000
 CACHE_SIZE = 256
@@ -115,9 +116,25 @@ class Mutation:
         "shopper's email; an invalid one makes it anonymous."
     )
     async def track_event(
-        self, info: Info[Context, None], input: TrackEventInput
+        self,
+        info: Info[Context, None],
+        input: Annotated[TrackEventInput, strawberry.argument(description="The event.")],
     ) -> TrackEventResult:
         return await tracking.track_event(info, input)
+
+    @strawberry.mutation(
+        description="Record up to 100 shopper actions in one call (public), e.g. from an offline "
+        "queue or a server-side sender. Each item is validated and deduplicated like trackEvent; "
+        "a bad item is reported in its result and does not reject the others."
+    )
+    async def track_events(
+        self,
+        info: Info[Context, None],
+        events: Annotated[
+            list[TrackEventInput], strawberry.argument(description="At most 100 events.")
+        ],
+    ) -> list[TrackEventsItem]:
+        return await tracking.track_events(info, events)
 
     @strawberry.mutation(
         description="Bring up to 1,000 historical events in (admin). All items are validated "
@@ -136,11 +153,21 @@ class Mutation:
 
 
 class Schema(strawberry.Schema):
+    """Every error leaves with an ``extensions.code`` (see ``schema.errors``)."""
+
+    async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
+        # Wrapping execute (not an extension hook) also covers parse errors,
+        # which ParserCache raises outside the operation hooks.
+        result = await super().execute(*args, **kwargs)
+        if result.errors:
+            result.errors = [coded(error) for error in result.errors]
+        return result
+
     def process_errors(
-        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+        self, errors: list[GraphQLError], execution_context: StrawberryContext | None = None
     ) -> None:
-        # Our own errors are answers, not faults: log only the rest (with traces).
-        unexpected = [e for e in errors if not isinstance(e.original_error, AppError)]
+        # Client errors are answers, not faults: log only the rest, with traces.
+        unexpected = [error for error in errors if not is_client_error(error)]
         if unexpected:
             super().process_errors(unexpected, execution_context)
 
@@ -150,11 +177,10 @@ def build_schema() -> Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
-            ErrorCodes,
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: QueryDepthLimiter(max_depth=MAX_DEPTH),
+            lambda: AddValidationRules([DepthLimit]),
             lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
         ],
     )

@@ -1,0 +1,125 @@
+"""Shared fixtures: an embedded store per test, event builders, schema execution."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from bson import ObjectId
+
+from auth.tokens import issue_token
+from core.settings import Settings, load_settings
+from schema import build_schema
+from schema.context import Context
+from storage.documents import EventDocument
+from storage.embedded import EmbeddedDatabase
+
+SECRET = "test-secret-0123456789abcdef0123456789"
+# A fixed "now" for hand-computed expectations: Monday 2026-06-15 12:00 UTC.
+NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings({"DATA_DIR": str(tmp_path / "data"), "JWT_SECRET": SECRET})
+
+
+@pytest.fixture
+async def database(tmp_path: Path) -> AsyncIterator[EmbeddedDatabase]:
+    db = await EmbeddedDatabase.open(tmp_path / "store", fsync_seconds=0, retention_days=365)
+    yield db
+    await db.close()
+
+
+def event(
+    event_type: str,
+    *,
+    at: datetime,
+    session: str = "s1",
+    tenant: str = "default",
+    user: str | None = None,
+    slug: str | None = None,
+    name: str | None = None,
+    price: float | None = None,
+    quantity: int = 1,
+    order: str | None = None,
+    source: str | None = None,
+    metadata: dict[str, Any] | None = None,
+) -> EventDocument:
+    """A stored event document, as ingest would build it (for storage-level tests)."""
+    meta = dict(metadata or {})
+    if quantity != 1:
+        meta["quantity"] = quantity
+    if order is not None:
+        meta["order_id"] = order
+    return EventDocument(
+        _id=ObjectId(),
+        tenantId=tenant,
+        eventType=event_type,
+        sessionId=session,
+        userId=user,
+        productSlug=slug,
+        productName=name,
+        price=price,
+        quantity=quantity,
+        orderId=order,
+        metadata=meta or None,
+        source=None if source == "direct" else source,
+        errorMessage=None,
+        dedupeKey=f"test:{ObjectId()}",
+        createdAt=at.astimezone(UTC).replace(tzinfo=None),
+    )
+
+
+async def store(database: EmbeddedDatabase, *docs: EventDocument) -> None:
+    stored = await database.insert_events(list(docs), retire_before=None)
+    assert all(stored)
+
+
+def token(
+    *, admin: bool = True, tenant: str | None = None, email: str = "admin@example.com"
+) -> str:
+    # Signed at the real time: pyjwt checks exp against the wall clock, not NOW.
+    return issue_token(SECRET, email=email, admin=admin, tenant=tenant)
+
+
+@dataclass
+class Run:
+    """Run GraphQL through the schema with a context at a fixed request time."""
+
+    database: EmbeddedDatabase
+    settings: Settings
+
+    async def __call__(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        now: datetime = NOW,
+        authorization: str | None = "admin",
+    ) -> Any:
+        if authorization == "admin":
+            authorization = f"Bearer {token(tenant='*')}"
+        context = Context(
+            database=self.database,
+            settings=self.settings,
+            jwt_secret=SECRET,
+            now=now,
+            authorization=authorization,
+        )
+        return await SCHEMA.execute(query, variable_values=variables, context_value=context)
+
+
+SCHEMA = build_schema()
+
+
+@pytest.fixture
+def run(database: EmbeddedDatabase, settings: Settings) -> Run:
+    return Run(database, settings)
+
+
+Builder = Callable[..., EventDocument]
