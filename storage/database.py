@@ -92,17 +92,22 @@ class Database(ABC):
 class MongoDatabase(Database):
     """A real MongoDB through Motor. Event writes use majority write concern with journaling."""
 
-    def __init__(self, url: str, database: str) -> None:
+    def __init__(self, client: Any, database: str) -> None:
         super().__init__()
-        # Created in the Starlette lifespan, never at import time.
-        self._client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
-            url, tz_aware=False, uuidRepresentation="standard"
-        )
-        self._db = self._client[database]
+        self._client = client
+        self._db = client[database]
         # An acknowledged event survives a primary failover.
         self._events = self._db.get_collection(
             EVENTS, write_concern=WriteConcern(w="majority", j=True)
         )
+
+    @classmethod
+    def connect(cls, url: str, database: str) -> MongoDatabase:
+        """A Motor client for ``url`` (called in the Starlette lifespan, never at import)."""
+        client: AsyncIOMotorClient[dict[str, Any]] = AsyncIOMotorClient(
+            url, tz_aware=False, uuidRepresentation="standard"
+        )
+        return cls(client, database)
 
     async def insert_events(
         self, docs: Sequence[EventDocument], *, retire_before: datetime | None

@@ -18,6 +18,6 @@ async def open_database(settings: Settings) -> Database:
             retention_days=settings.event_retention_days,
         )
     else:
-        database = MongoDatabase(settings.mongodb_url, settings.mongodb_database)
+        database = MongoDatabase.connect(settings.mongodb_url, settings.mongodb_database)
     await database.ensure_indexes(event_indexes(retention_days=settings.event_retention_days))
     return database
