@@ -80,14 +80,18 @@ class Query:
         end: Annotated[
             date | None, strawberry.argument(description="Last day, included; default today.")
         ] = None,
-        source: Annotated[
+        # Not named `source` in Python: permission extensions pass the parent
+        # object positionally under that name.
+        traffic_source: Annotated[
             str | None,
-            strawberry.argument(description="Only events from this source ('direct' = none)."),
+            strawberry.argument(
+                name="source", description="Only events from this source ('direct' = none)."
+            ),
         ] = None,
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> Funnel:
-        return await admin_views.funnel(info, start, end, source, tenant_id, timezone)
+        return await admin_views.funnel(info, start, end, traffic_source, tenant_id, timezone)
 
     @strawberry.field(
         description="RFM segments of logged-in buyers over the last 90 days.", extensions=admin()
