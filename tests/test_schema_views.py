@@ -5,23 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
-
-from schema.schema import Query
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, Run, event, store
 
 HOUR, DAY, SECOND = timedelta(hours=1), timedelta(days=1), timedelta(seconds=1)
-
-# strawberry's PermissionExtension.resolve_async(next_, source, info, **kwargs)
-# clashes with a resolver parameter named `source`; until schema/schema.py
-# renames it (strawberry.argument(name="source")), funnel answers an internal error.
-_FUNNEL = next(f for f in Query.__strawberry_definition__.fields if f.python_name == "funnel")
-SOURCE_CLASH = pytest.mark.xfail(
-    "source" in {argument.python_name for argument in _FUNNEL.arguments},
-    reason="schema: funnel's `source` parameter clashes with PermissionExtension",
-    strict=True,
-)
 
 FUNNEL = """
 query ($start: Date, $end: Date, $source: String, $tenantId: ID, $timezone: String) {
@@ -67,7 +54,6 @@ def utc(*parts: int) -> datetime:
 # ---- funnel ------------------------------------------------------------------
 
 
-@SOURCE_CLASH
 async def test_funnel_defaults_to_the_30_days_to_today(
     database: EmbeddedDatabase, run: Run
 ) -> None:
@@ -91,7 +77,6 @@ async def test_funnel_defaults_to_the_30_days_to_today(
     )
 
 
-@SOURCE_CLASH
 async def test_funnel_explicit_dates_include_the_end_day_and_filter_source(
     database: EmbeddedDatabase, run: Run
 ) -> None:
@@ -116,7 +101,6 @@ async def test_funnel_explicit_dates_include_the_end_day_and_filter_source(
     }
 
 
-@SOURCE_CLASH
 async def test_funnel_days_in_kolkata(database: EmbeddedDatabase, run: Run) -> None:
     # 2026-06-10 in Asia/Kolkata (UTC+05:30) is [06-09 18:30, 06-10 18:30) UTC.
     await store(
@@ -143,13 +127,11 @@ async def test_funnel_days_in_kolkata(database: EmbeddedDatabase, run: Run) -> N
     )
 
 
-@SOURCE_CLASH
 async def test_funnel_start_after_end_is_bad_user_input(run: Run) -> None:
     variables = {"start": "2026-06-11", "end": "2026-06-10"}
     assert await error_codes(run, FUNNEL, variables) == ["BAD_USER_INPUT"]
 
 
-@SOURCE_CLASH
 async def test_funnel_start_equal_to_end_is_one_day(run: Run) -> None:
     answer = await data(run, FUNNEL, {"start": "2026-06-10", "end": "2026-06-10"})
     assert answer == {
