@@ -1,0 +1,1 @@
+"""Benchmark harness for the analytics API: ``python -m bench`` (see bench/README.md)."""

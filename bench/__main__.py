@@ -1,0 +1,324 @@
+"""``python -m bench``: load a generated store into the real server and measure it.
+
+Phases, all against servers started here on 127.0.0.1:
+
+1. for each N (cumulative): import the first N events of the seeded store
+   through ``importEvents``, then time the admin queries and read the server's
+   peak memory;
+2. on the largest store: ``trackEvent`` load next to the two floors (a
+   do-nothing Strawberry mutation, a plain Starlette route) at each concurrency,
+   then ``trackEvents`` in batches of 100.
+
+A failing query or phase is reported and the run goes on; results go to
+``--out`` as JSON and a table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import secrets
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import report, store
+from bench.client import AdminClient, GraphQLFailure
+from bench.load import LoadResult, Scenario, load_tool, run_point
+from bench.proc import machine_busy_seconds, own_seconds
+from bench.queries import ADMIN_QUERIES, track_event_body, track_events_body
+from bench.server import REPO, ServerProcess, admin_token, api_env
+
+DEFAULT_OUT = Path("bench/results/latest.json")
+BATCH = 100
+QUERY_BUDGET_S = 60.0  # per query and N: stop repeating past this
+
+
+def _sizes(text: str) -> list[int]:
+    sizes = sorted({int(part.replace("_", "")) for part in text.split(",") if part.strip()})
+    if not sizes or sizes[0] < 1:
+        raise argparse.ArgumentTypeError("sizes must be positive integers")
+    return sizes
+
+
+def _connections(text: str) -> list[int]:
+    values = [int(part) for part in text.split(",") if part.strip()]
+    if not values or min(values) < 1 or max(values) > 1000:
+        raise argparse.ArgumentTypeError("connections must be between 1 and 1000")
+    return values
+
+
+# Defaults of a full run, and of --quick (a smoke run of every phase in ~30 s).
+# An option given on the command line wins over both.
+FULL = {
+    "sizes": [1000, 10_000, 100_000],
+    "duration": 10.0,
+    "warmup": 1.0,
+    "connections": [1, 16, 64],
+    "repeats": 5,
+}
+QUICK = {
+    "sizes": [500, 2000],
+    "duration": 2.0,
+    "warmup": 0.5,
+    "connections": [1, 16, 64],
+    "repeats": 2,
+}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    add = parser.add_argument
+    add(
+        "--sizes",
+        type=_sizes,
+        help="store sizes N, loaded cumulatively (default 1000,10000,100000)",
+    )
+    add("--duration", type=float, help="seconds per load point (default 10)")
+    add("--warmup", type=float, help="seconds of unrecorded load before each point (default 1)")
+    add("--connections", type=_connections, help="trackEvent concurrency (default 1,16,64)")
+    add(
+        "--batch-connections",
+        type=int,
+        default=16,
+        help="connections for trackEvents batches of 100 (default 16)",
+    )
+    add("--repeats", type=int, help="timed runs per admin query and N, after a warm-up (default 5)")
+    add("--seed", type=int, default=20260615, help="store generator seed")
+    add("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
+    add(
+        "--quick",
+        action="store_true",
+        help="smoke run: sizes 500,2000, 2 s points, 2 repeats (explicit options still win)",
+    )
+    add("--skip-ingest", action="store_true", help="only the admin queries")
+    add("--keep", action="store_true", help="keep the temporary data directory and server logs")
+    args = parser.parse_args(argv)
+    for key, value in (QUICK if args.quick else FULL).items():
+        if getattr(args, key) is None:
+            setattr(args, key, value)
+    if not 0 < args.duration <= 120 or args.warmup < 0 or args.repeats < 1:
+        parser.error("--duration must be in (0, 120], --warmup >= 0, --repeats >= 1")
+    if args.batch_connections < 1:
+        parser.error("--batch-connections must be at least 1")
+    return args
+
+
+def say(message: str) -> None:
+    print(f"· {message}", flush=True)
+
+
+def git_state() -> dict[str, Any]:
+    def git(*argv: str) -> str:
+        done = subprocess.run(["git", *argv], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip()
+
+    return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
+
+
+def measure_sizes(
+    api: ServerProcess, admin: AdminClient, args: argparse.Namespace, now: datetime
+) -> list[dict[str, Any]]:
+    """Phase 1: grow the store to each N, time the admin queries, read memory."""
+    events = list(store.generate(args.sizes[-1], seed=args.seed, now=now))
+    results: list[dict[str, Any]] = []
+    loaded = 0
+    for n in args.sizes:
+        entry: dict[str, Any] = {"n": n, "store": store.summary(events[:n])}
+        results.append(entry)
+        try:
+            # Sorted by time, as an export from an existing store would be.
+            increment = sorted(events[loaded:n], key=lambda e: e["createdAt"])
+            say(f"importing events {loaded + 1:,}..{n:,}")
+            stats = admin.import_events(increment)
+            loaded = n
+            entry["import"] = {**asdict(stats), "events_per_s": stats.events_per_s}
+            if stats.duplicates:
+                say(f"  {stats.duplicates} duplicates reported by importEvents")
+        except GraphQLFailure as failure:
+            entry["error"] = f"import failed: {failure}"
+            say(entry["error"])
+            break
+        entry["queries"] = {}
+        for name, query in ADMIN_QUERIES.items():
+            if not api.alive():
+                entry["error"] = "server died"
+                return results
+            timing = admin.time_query(
+                name, query, repeats=args.repeats, budget_s=QUERY_BUDGET_S, server_cpu=api.cpu
+            )
+            entry["queries"][name] = {
+                "p50_ms": timing.p50_ms,
+                "max_ms": timing.max_ms,
+                "server_cpu_ms": timing.server_cpu_ms,
+                "runs_ms": [round(ms, 2) for ms in timing.runs_ms],
+                "error": timing.error,
+            }
+            shown = f"error {timing.error}" if timing.error else f"p50 {timing.p50_ms:.1f} ms"
+            say(f"  N={n:,} {name}: {shown}")
+        entry["total_sales_over_full"] = report.total_sales_share(entry)
+        entry["memory_kib"] = api.memory()
+    return results
+
+
+def measure_ingest(
+    api: ServerProcess, floors: ServerProcess, args: argparse.Namespace
+) -> list[dict[str, Any]]:
+    """Phase 2: trackEvent and its floors side by side, then trackEvents batches."""
+    single = track_event_body()
+    targets = [
+        Scenario(report.TRACK, f"{api.base_url}/graphql", single),
+        Scenario(report.FLOOR_STRAWBERRY, f"{floors.base_url}/graphql", single),
+        Scenario(report.FLOOR_STARLETTE, f"{floors.base_url}/plain", single, marker=""),
+    ]
+    plan = [(target, c) for c in args.connections for target in targets]
+    batch = Scenario(
+        report.BATCH.format(batch=BATCH),
+        f"{api.base_url}/graphql",
+        track_events_body(BATCH),
+        marker='"code"',
+        items=BATCH,
+    )
+    plan.append((batch, args.batch_connections))
+    points: list[dict[str, Any]] = []
+    for scenario, connections in plan:
+        server = floors if scenario.name.startswith("floor") else api
+        say(f"load: {scenario.name} at {connections} connections")
+        if args.warmup > 0:
+            run_point(scenario, connections=connections, duration=args.warmup)
+        before = (time.monotonic(), server.cpu(), machine_busy_seconds(), own_seconds())
+        result: LoadResult = run_point(scenario, connections=connections, duration=args.duration)
+        after = (time.monotonic(), server.cpu(), machine_busy_seconds(), own_seconds())
+        wall, server_s, machine_s, own_s = (b - a for a, b in zip(before, after, strict=True))
+        point = {
+            **asdict(result),
+            # What the server spent per request, and how busy it and the rest were.
+            "server_cpu_ms": server_s * 1000 / max(result.requests, 1),
+            "server_cores": server_s / wall,
+            "other_cores": max(0.0, machine_s - server_s - own_s) / wall,
+        }
+        points.append(point)
+        say(
+            f"  {result.rps:,.0f} req/s, {result.items_per_s:,.0f} events/s, "
+            f"p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms, "
+            f"server CPU {point['server_cpu_ms']:.2f} ms/req, "
+            f"other load {point['other_cores']:.2f} cores, bad {result.errors + result.bad}"
+        )
+    return points
+
+
+def tracked_events(points: Sequence[dict[str, Any]]) -> int:
+    """Events the API server stored during the ingest phase (warm-ups not counted)."""
+    api_scenarios = (report.TRACK, report.BATCH.format(batch=BATCH))
+    return sum(
+        p["requests"] * (BATCH if p["scenario"] != report.TRACK else 1) - p["bad"]
+        for p in points
+        if p["scenario"] in api_scenarios
+    )
+
+
+def failed_queries(results: dict[str, Any]) -> bool:
+    return any(
+        timing.get("error")
+        for size in results.get("sizes", [])
+        for timing in size.get("queries", {}).values()
+    )
+
+
+def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    scratch = Path(tempfile.mkdtemp(prefix="bench-"))
+    results: dict[str, Any] = {
+        "command": command,
+        "started_at": now.isoformat(timespec="seconds"),
+        "git": git_state(),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "options": {
+            key: str(value) if isinstance(value, Path) else value
+            for key, value in vars(args).items()
+        },
+        "tool": load_tool(),
+        "load1_at_start": os.getloadavg()[0],
+        "scratch": str(scratch),
+    }
+    env = api_env(scratch / "data", secrets.token_hex(32))
+    api = ServerProcess("api", ["main.py"], env, scratch / "api.log")
+    floors = ServerProcess("floors", ["-m", "bench.floors"], env, scratch / "floors.log")
+    admin: AdminClient | None = None
+    try:
+        say(f"starting the API server on port {api.port} (data in {scratch / 'data'})")
+        api.start()
+        admin = AdminClient(api.base_url, admin_token(api.env))
+        results["sizes"] = measure_sizes(api, admin, args, now)
+        results["growth"] = report.growth(results["sizes"])
+        if not args.skip_ingest:
+            say(f"starting the floors server on port {floors.port}")
+            floors.start()
+            loaded = max((s["n"] for s in results["sizes"] if "import" in s), default=0)
+            ingest: dict[str, Any] = {"store_events_at_start": loaded}
+            results["ingest"] = ingest
+            try:
+                ingest["points"] = measure_ingest(api, floors, args)
+            except (RuntimeError, subprocess.TimeoutExpired) as error:
+                ingest["error"] = str(error)
+            ingest["ratios"] = report.ingest_ratios(ingest.get("points", []))
+            ingest["store_events_at_end"] = loaded + tracked_events(ingest.get("points", []))
+            results["memory_after_ingest_kib"] = api.memory()
+            results["floors_memory_kib"] = floors.memory()
+    except (RuntimeError, GraphQLFailure, subprocess.SubprocessError) as error:
+        results["error"] = str(error)
+        say(f"run stopped: {error}")
+    finally:
+        if admin is not None:
+            admin.close()
+        floors.stop()
+        api.stop()
+        if not api.alive() and api.process is not None:
+            results["api_exit_code"] = api.process.returncode
+        if args.keep or results.get("error") or failed_queries(results):
+            # Unexpected errors are masked in answers: the traces are in these logs.
+            results["logs"] = {"api": str(api.log_path), "floors": str(floors.log_path)}
+            say(f"server logs kept in {scratch}")
+        else:
+            shutil.rmtree(scratch, ignore_errors=True)
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    return results
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
+    print(f"$ {command}", flush=True)
+    started = time.monotonic()
+    results = run(args, command)
+    results["wall_s"] = round(time.monotonic() - started, 1)
+    print(f"\n$ {command}")
+    print(
+        f"commit {results['git']['commit'][:12]}{' (dirty)' if results['git']['dirty'] else ''}, "
+        f"{results['machine']['cpus']} CPUs, Python {results['machine']['python']}, "
+        f"load tool {results['tool']}, {results['wall_s']}s"
+    )
+    print(report.render(results))
+    out: Path = args.out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    print(f"\nresults: {out}")
+    return 1 if results.get("error") else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

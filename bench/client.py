@@ -1,0 +1,143 @@
+"""The admin side of the benchmark: import the store, time the admin queries."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from bench.queries import IMPORT_EVENTS
+
+IMPORT_BATCH = 1000  # the server's limit per importEvents call
+QUERY_TIMEOUT_S = 300.0
+
+
+class GraphQLFailure(Exception):
+    """A GraphQL answer with errors, or an HTTP failure; the message says which."""
+
+
+@dataclass
+class ImportStats:
+    events: int = 0
+    inserted: int = 0
+    duplicates: int = 0
+    calls: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events_per_s(self) -> float:
+        return self.events / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class QueryTiming:
+    """Wall-clock times of one admin query, as seen by a client on loopback."""
+
+    name: str
+    runs_ms: list[float] = field(default_factory=list)
+    server_cpu_ms: float | None = None  # mean server CPU per timed run
+    error: str | None = None
+
+    @property
+    def p50_ms(self) -> float | None:
+        return statistics.median(self.runs_ms) if self.runs_ms else None
+
+    @property
+    def max_ms(self) -> float | None:
+        return max(self.runs_ms) if self.runs_ms else None
+
+
+class AdminClient:
+    """A keep-alive client carrying the admin bearer token."""
+
+    def __init__(self, base_url: str, token: str) -> None:
+        self.http = httpx.Client(
+            base_url=base_url,
+            headers={"authorization": f"Bearer {token}"},
+            timeout=QUERY_TIMEOUT_S,
+        )
+
+    def close(self) -> None:
+        self.http.close()
+
+    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
+        """``data`` of the answer; ``GraphQLFailure`` on any error."""
+        try:
+            answer = self.http.post("/graphql", json={"query": query, "variables": variables})
+        except httpx.HTTPError as error:
+            raise GraphQLFailure(f"{type(error).__name__}: {error}") from None
+        try:
+            payload = answer.json()
+        except ValueError:
+            raise GraphQLFailure(f"HTTP {answer.status_code}: {answer.text[:200]}") from None
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if answer.status_code != 200 or errors or not isinstance(payload, dict):
+            if errors:
+                first = errors[0]
+                code = (first.get("extensions") or {}).get("code", "?")
+                raise GraphQLFailure(f"{code}: {first.get('message', '')[:200]}")
+            raise GraphQLFailure(f"HTTP {answer.status_code}: {answer.text[:200]}")
+        data: dict[str, Any] = payload["data"]
+        return data
+
+    def import_events(self, events: Iterable[dict[str, Any]]) -> ImportStats:
+        """Send ``events`` through ``importEvents``, ``IMPORT_BATCH`` per call."""
+        stats = ImportStats()
+        batch: list[dict[str, Any]] = []
+        for event in events:
+            batch.append(event)
+            if len(batch) == IMPORT_BATCH:
+                self._import(batch, stats)
+                batch = []
+        if batch:
+            self._import(batch, stats)
+        return stats
+
+    def _import(self, batch: Sequence[dict[str, Any]], stats: ImportStats) -> None:
+        started = time.perf_counter()
+        result = self.execute(IMPORT_EVENTS, {"events": list(batch)})["importEvents"]
+        stats.seconds += time.perf_counter() - started
+        stats.calls += 1
+        stats.events += len(batch)
+        stats.inserted += result["inserted"]
+        stats.duplicates += result["duplicates"]
+
+    def time_query(
+        self,
+        name: str,
+        query: str,
+        *,
+        repeats: int,
+        budget_s: float,
+        server_cpu: Callable[[], float],
+    ) -> QueryTiming:
+        """Run ``query`` ``repeats`` times (at least once, fewer if over ``budget_s``).
+
+        The first run is a warm-up (parser and validation caches) and not kept
+        unless it is the only one. A failing query is recorded and not retried.
+        ``server_cpu`` reads the server's CPU seconds, so the timing also says
+        what the server spent, which other load on the machine hardly changes.
+        """
+        timing = QueryTiming(name)
+        deadline = time.monotonic() + budget_s
+        cpu_start = server_cpu()
+        for run in range(repeats + 1):
+            started = time.perf_counter()
+            try:
+                self.execute(query)
+            except GraphQLFailure as failure:
+                timing.error = str(failure)
+                return timing
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            if run == 0 and time.monotonic() < deadline:
+                cpu_start = server_cpu()  # the warm-up is not counted
+                continue
+            timing.runs_ms.append(elapsed_ms)
+            if time.monotonic() >= deadline:
+                break
+        timing.server_cpu_ms = (server_cpu() - cpu_start) * 1000 / len(timing.runs_ms)
+        return timing

@@ -1,0 +1,78 @@
+"""The GraphQL documents the benchmark sends, and the load bodies built from them."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bench.load import SEQ
+
+TRACK_EVENT = (
+    "mutation Track($input: TrackEventInput!) { trackEvent(input: $input) { status sessionId } }"
+)
+TRACK_EVENTS = (
+    "mutation TrackMany($events: [TrackEventInput!]!) "
+    "{ trackEvents(events: $events) { index status error { code } } }"
+)
+IMPORT_EVENTS = (
+    "mutation Import($events: [ImportEventInput!]!) "
+    '{ importEvents(tenantId: "default", events: $events) { inserted duplicates } }'
+)
+
+# Every one of the 27 DashboardStats fields, every sub-field selected.
+DASHBOARD_FULL = """
+query Dashboard {
+  dashboardStats(mode: TOTAL) {
+    mode startDate endDate
+    totalSales totalRevenue averageOrderValue
+    topProducts { slug count }
+    topViewedProducts { slug count }
+    salesByDay { date count }
+    eventsTimeline {
+      date productView addToCart beginCheckout purchase
+      checkoutStarted paymentInfoEntered orderCompleted
+    }
+    abandonmentRate
+    eventCounts { productView addToCart beginCheckout purchase }
+    conversionRates { visitToCart cartToCheckout checkoutToPurchase }
+    checkoutStartedCount paymentInfoEnteredCount orderCompletedCount
+    conversionCheckoutToPayment conversionPaymentToOrder
+    errorCounts { paymentError checkoutError paymentConfirmationError addressError }
+    errorsTimeline { date paymentError checkoutError paymentConfirmationError addressError }
+    productPerformance {
+      slug name views addToCart purchases purchasesUnits conversionRate
+    }
+    sessionStats { uniqueSessions avgEventsPerSession sessionsWithPurchase }
+    retentionMetrics { repurchaseRate recurrentCustomers totalUniqueBuyers periodDays }
+    trafficSources { source sessions }
+    whatsappSessions whatsappPurchases whatsappSessionsList
+  }
+}
+"""
+
+ADMIN_QUERIES: dict[str, str] = {
+    "dashboard_full": DASHBOARD_FULL,
+    "dashboard_total_sales": "query { dashboardStats { totalSales } }",
+    "funnel": "query { funnel { steps { step count } } }",
+    "rfm": "query { rfm { customers { visitorId segment } } }",
+    "alerts": "query { alerts { type message } }",
+}
+
+# What a storefront sends most: a product view from a campaign, with a little metadata.
+LOAD_EVENT: dict[str, Any] = {
+    "eventType": "product_view",
+    "sessionId": f"load-{SEQ}",
+    "productSlug": "black-tee-000",
+    "productName": "Black Tee",
+    "price": 89900.0,
+    "source": "instagram",
+    "metadata": {"list": "home-carousel", "position": 3},
+}
+
+
+def track_event_body() -> str:
+    return json.dumps({"query": TRACK_EVENT, "variables": {"input": LOAD_EVENT}})
+
+
+def track_events_body(batch: int) -> str:
+    return json.dumps({"query": TRACK_EVENTS, "variables": {"events": [LOAD_EVENT] * batch}})

@@ -1,0 +1,227 @@
+"""Derived figures (ratios, growth with N) and the printed tables."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+TRACK = "trackEvent"
+FLOOR_STRAWBERRY = "floor: do-nothing strawberry"
+FLOOR_STARLETTE = "floor: plain starlette"
+BATCH = "trackEvents ×{batch}"
+
+
+def ingest_ratios(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per concurrency: trackEvent throughput and p50 relative to each floor."""
+    by_key = {(p["scenario"], p["connections"]): p for p in points}
+    ratios: dict[str, dict[str, float | None]] = {}
+    for connections in sorted({p["connections"] for p in points}):
+        track = by_key.get((TRACK, connections))
+        row: dict[str, float | None] = {}
+        for label, floor in (("strawberry", FLOOR_STRAWBERRY), ("starlette", FLOOR_STARLETTE)):
+            other = by_key.get((floor, connections))
+            row[f"rps_vs_{label}"] = _ratio(track, other, "rps")
+            row[f"p50_vs_{label}"] = _ratio(track, other, "p50_ms")
+            row[f"cpu_vs_{label}"] = _ratio(track, other, "server_cpu_ms")
+        ratios[str(connections)] = row
+    return ratios
+
+
+def _ratio(top: dict[str, Any] | None, bottom: dict[str, Any] | None, key: str) -> float | None:
+    if not top or not bottom or not bottom.get(key):
+        return None
+    return float(top[key]) / float(bottom[key])
+
+
+def growth(sizes: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
+    """Per admin query: p50 at the smallest and largest N, their ratio, the factor per 10×."""
+    measured = [s for s in sizes if s.get("queries")]
+    if len(measured) < 2:
+        return {}
+    first, last = measured[0], measured[-1]
+    decades = math.log10(last["n"] / first["n"])
+    result: dict[str, dict[str, float | None]] = {}
+    for name in last["queries"]:
+        low = first["queries"].get(name, {}).get("p50_ms")
+        high = last["queries"][name].get("p50_ms")
+        total = high / low if low and high else None
+        result[name] = {
+            "from_n": first["n"],
+            "to_n": last["n"],
+            "from_ms": low,
+            "to_ms": high,
+            "factor": total,
+            "per_10x": total ** (1 / decades) if total and decades > 0 else None,
+        }
+    return result
+
+
+def total_sales_share(size: dict[str, Any]) -> float | None:
+    """p50 of ``dashboardStats { totalSales }`` over p50 of the full dashboard."""
+    queries = size.get("queries", {})
+    alone = queries.get("dashboard_total_sales", {}).get("p50_ms")
+    full = queries.get("dashboard_full", {}).get("p50_ms")
+    return alone / full if alone and full else None
+
+
+def table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
+    """A plain text table, numbers right-aligned."""
+    text_rows = [[_cell(value) for value in row] for row in rows]
+    widths = [len(h) for h in header]
+    for row in text_rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True))]
+    lines.append("  ".join("-" * w for w in widths))
+    for row in text_rows:
+        cells = [
+            c.rjust(w) if _numeric(c) else c.ljust(w) for c, w in zip(row, widths, strict=True)
+        ]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def _numeric(cell: str) -> bool:
+    return bool(cell) and (cell[0].isdigit() or cell[0] in "-.") and cell != "-"
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        if value >= 100:
+            return f"{value:,.0f}"
+        if value >= 10:
+            return f"{value:.1f}"
+        return f"{value:.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}×"
+
+
+def render(results: dict[str, Any]) -> str:
+    """The human-readable report of a run."""
+    out: list[str] = []
+    tool = results["tool"]
+    ingest = results.get("ingest", {})
+    points = ingest.get("points", [])
+    if points:
+        out.append(
+            f"\nINGEST over loopback ({tool}, {results['options']['duration']}s per point; "
+            f"store held {ingest.get('store_events_at_start', '?'):,} events at start)"
+        )
+        rows = [
+            (p["scenario"], p["connections"], p["rps"], p["items_per_s"], p["p50_ms"],
+             p["p99_ms"], p.get("server_cpu_ms"), p.get("server_cores"), p.get("other_cores"),
+             p["requests"], p["errors"] + p["bad"])
+            for p in points
+        ]  # fmt: skip
+        header = ["target", "conns", "req/s", "events/s", "p50 ms", "p99 ms", "CPU ms/req"]
+        header += ["server cores", "other cores", "requests", "bad"]
+        out.append(table(header, rows))
+        ratio_rows = [
+            (c, _x(r["rps_vs_strawberry"]), _x(r["rps_vs_starlette"]),
+             _x(r["p50_vs_strawberry"]), _x(r["p50_vs_starlette"]),
+             _x(r.get("cpu_vs_strawberry")), _x(r.get("cpu_vs_starlette")))
+            for c, r in ingest.get("ratios", {}).items()
+        ]  # fmt: skip
+        out.append(
+            "\ntrackEvent ÷ floor, per concurrency (req/s: <1 = slower; p50 and server CPU "
+            "per request: >1 = costlier)"
+        )
+        header = ["conns", "req/s ÷ strawberry", "req/s ÷ starlette", "p50 ÷ strawberry"]
+        header += ["p50 ÷ starlette", "CPU ÷ strawberry", "CPU ÷ starlette"]
+        out.append(table(header, ratio_rows))
+        busiest = max((p.get("other_cores") or 0.0) for p in points)
+        if busiest > 0.25:
+            out.append(
+                f"NOTE: other processes used up to {busiest:.2f} of the 2 cores during these "
+                "points; wall-clock figures are contended there, CPU ms/req much less so."
+            )
+    if ingest.get("error"):
+        out.append(f"\nINGEST ERROR: {ingest['error']}")
+    sizes = results.get("sizes", [])
+    if sizes:
+        out.append("\nADMIN QUERIES (client wall time over loopback; p50 / max of the runs)")
+        names = list(dict.fromkeys(name for s in sizes for name in s.get("queries", {})))
+        rows = []
+        for name in names:
+            row: list[object] = [name]
+            for size in sizes:
+                timing = size.get("queries", {}).get(name)
+                if timing is None:
+                    row.append(None)
+                elif timing.get("error"):
+                    row.append("ERROR")
+                else:
+                    row.append(f"{timing['p50_ms']:.1f} / {timing['max_ms']:.1f}")
+            rows.append(row)
+        out.append(table(["query (ms)", *[f"N={s['n']:,}" for s in sizes]], rows))
+        rows = [
+            [name, *(size.get("queries", {}).get(name, {}).get("server_cpu_ms") for size in sizes)]
+            for name in names
+        ]
+        out.append("\nADMIN QUERIES: server CPU ms per run (mean of the timed runs)")
+        out.append(table(["query", *[f"N={s['n']:,}" for s in sizes]], rows))
+        errors = [
+            (s["n"], name, t["error"])
+            for s in sizes
+            for name, t in s.get("queries", {}).items()
+            if t.get("error")
+        ]
+        for n, name, error in errors:
+            out.append(f"  error at N={n:,}: {name}: {error}")
+        grown = results.get("growth", {})
+        if grown:
+            out.append("\nGROWTH WITH N (p50)")
+            rows = [
+                (name, g["from_ms"], g["to_ms"], _x(g["factor"]), _x(g["per_10x"]))
+                for name, g in grown.items()
+            ]
+            first, last = sizes[0]["n"], sizes[-1]["n"]
+            header = ["query", f"ms @ {first:,}", f"ms @ {last:,}", "factor", "per 10× N"]
+            out.append(table(header, rows))
+        shares = [(s["n"], s.get("total_sales_over_full")) for s in sizes]
+        out.append(
+            "\ntotalSales alone ÷ full dashboard (p50): "
+            + ", ".join(f"N={n:,}: {_x(share)}" for n, share in shares)
+        )
+        out.append("\nSTORE AND SERVER MEMORY")
+        rows = [
+            (
+                s["n"],
+                s.get("store", {}).get("sessions"),
+                s.get("store", {}).get("orders"),
+                s.get("import", {}).get("events_per_s"),
+                _mib(s.get("memory_kib", {}).get("VmHWM")),
+                _mib(s.get("memory_kib", {}).get("VmRSS")),
+            )
+            for s in sizes
+        ]
+        header = ["N events", "sessions", "orders", "import ev/s", "VmHWM MiB", "VmRSS MiB"]
+        out.append(table(header, rows))
+        for s in sizes:
+            if s.get("error"):
+                out.append(f"  error at N={s['n']:,}: {s['error']}")
+    after = results.get("memory_after_ingest_kib")
+    if after:
+        out.append(
+            f"after the ingest phase: VmHWM {_cell(_mib(after.get('VmHWM')))} MiB "
+            f"(store ~{ingest.get('store_events_at_end', 0):,} events)"
+        )
+    floors = results.get("floors_memory_kib")
+    if floors:
+        out.append(f"floors server: VmHWM {_cell(_mib(floors.get('VmHWM')))} MiB")
+    if results.get("logs"):
+        out.append(f"\nserver logs (error traces): {results['logs']['api']}")
+    if results.get("error"):
+        out.append(f"\nRUN STOPPED: {results['error']}")
+    return "\n".join(out)
+
+
+def _mib(kib: int | None) -> float | None:
+    return None if kib is None else kib / 1024
