@@ -10,8 +10,9 @@ collection; this module adds what mongomock lacks for a real service:
   on every ``aggregate``, so cost would grow with all stored events; instead a
   pipeline whose first stage matches ``tenantId`` (and optionally a
   ``createdAt`` range and ``eventType``) is fed only the documents in that range,
-  and mongomock's own pipeline engine runs the stages, so a pipeline means the
-  same here and on MongoDB. Other pipelines fall back to the collection.
+  and mongomock's own stages run the rest (``storage.aggregation``, with a
+  hash-based ``$group``), so a pipeline means the same here and on MongoDB.
+  Other pipelines fall back to the collection.
 * retention: a periodic purge plays the role of MongoDB's TTL index.
 
 Everything between a uniqueness check and the write it guards runs without an
@@ -35,12 +36,12 @@ from pathlib import Path
 from typing import Any
 
 from bson import ObjectId
-from mongomock import aggregate as mongomock_aggregate
 from mongomock import filtering as mongomock_filtering
 from mongomock_motor import AsyncMongoMockClient
 
 from core.clock import to_naive_utc, utcnow
 from core.errors import ConfigError
+from storage.aggregation import run_pipeline
 from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument
 from storage.indexes import IndexSpec
@@ -331,8 +332,7 @@ class EmbeddedDatabase(Database):
         if collection == EVENTS and pipeline and set(pipeline[0]) == {"$match"}:
             selected = self._window(pipeline[0]["$match"])
             if selected is not None:
-                run = mongomock_aggregate.process_pipeline
-                return list(run(selected, None, pipeline[1:], None))  # type: ignore[no-untyped-call]
+                return run_pipeline(selected, pipeline[1:])
         cursor = self._client["embedded"][collection].aggregate(pipeline)
         return [doc async for doc in cursor]
 
