@@ -6,14 +6,17 @@ Every knob is documented in the README's Configuration table; nothing else reads
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from core.errors import ConfigError
 
 MIN_SECRET_BYTES = 32
+T = TypeVar("T", int, float)
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,29 +37,19 @@ class Settings:
         return self.mongodb_url is None
 
 
-def _int(env: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+def _number(
+    env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T], minimum: T
+) -> T:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
     try:
-        value = int(raw)
+        value = parse(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if value < minimum:
-        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-    return value
-
-
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{name} must be zero or more, got {raw!r}")
+        kind = "a whole number" if parse is int else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+    if not math.isfinite(value) or not value >= minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
 
 
@@ -76,8 +69,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         data_dir=Path(env.get("DATA_DIR") or "./data"),
         jwt_secret=jwt_secret,
         host=env.get("HOST") or "127.0.0.1",
-        port=_int(env, "PORT", 8000, 0),
-        idempotency_window_seconds=_int(env, "IDEMPOTENCY_WINDOW_SECONDS", 5, 0),
-        event_retention_days=_int(env, "EVENT_RETENTION_DAYS", 365, 1),
-        embedded_fsync_seconds=_float(env, "EMBEDDED_FSYNC_SECONDS", 1.0),
+        port=_number(env, "PORT", 8000, int, 0),
+        idempotency_window_seconds=_number(env, "IDEMPOTENCY_WINDOW_SECONDS", 5, int, 0),
+        event_retention_days=_number(env, "EVENT_RETENTION_DAYS", 365, int, 1),
+        embedded_fsync_seconds=_number(env, "EMBEDDED_FSYNC_SECONDS", 1.0, float, 0.0),
     )

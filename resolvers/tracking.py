@@ -7,7 +7,7 @@ from strawberry.types import Info
 from core.errors import BadUserInput
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
-from schema.inputs import ImportEventInput, TrackEventInput
+from schema.inputs import ImportEventInput, TrackEventInput, to_event
 from schema.types import ImportResult, TrackEventResult
 from storage import events
 from storage.documents import EventDocument
@@ -17,7 +17,7 @@ async def track_event(info: Info[Context, None], input: TrackEventInput) -> Trac
     context = info.context
     tenant = events.validate_tenant(input.tenant_id, field="input.tenantId")
     doc = events.live_document(
-        input.to_event(),
+        to_event(input),
         tenant=tenant,
         user_id=context.shopper_email(),
         now=context.now,
@@ -50,7 +50,7 @@ async def track_events(
         try:
             tenant = events.validate_tenant(item.tenant_id, field=f"{prefix}tenantId")
             doc = events.live_document(
-                item.to_event(), tenant=tenant, user_id=email, now=context.now, prefix=prefix
+                to_event(item), tenant=tenant, user_id=email, now=context.now, prefix=prefix
             )
         except BadUserInput as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)
@@ -83,7 +83,7 @@ async def import_events(
     # Validate everything before writing anything: one bad item rejects the call.
     docs = [
         events.import_document(
-            item.to_event(),
+            to_event(item),
             tenant=tenant,
             now=context.now,
             retention_days=context.settings.event_retention_days,

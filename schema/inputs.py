@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime
 
 import strawberry
@@ -40,19 +41,6 @@ class TrackEventInput:
         description="Client key: a repeat within IDEMPOTENCY_WINDOW_SECONDS is ignored.",
     )
 
-    def to_event(self) -> EventInput:
-        return EventInput(
-            event_type=self.event_type,
-            session_id=self.session_id,
-            product_slug=self.product_slug,
-            product_name=self.product_name,
-            price=self.price,
-            metadata=self.metadata,
-            source=self.source,
-            error_message=self.error_message,
-            idempotency_key=self.idempotency_key,
-        )
-
 
 @strawberry.input(
     description="An event from an existing store's history; only admins may set createdAt "
@@ -77,17 +65,8 @@ class ImportEventInput:
         "re-running an import stores nothing twice.",
     )
 
-    def to_event(self) -> EventInput:
-        return EventInput(
-            event_type=self.event_type,
-            session_id=self.session_id,
-            created_at=self.created_at,
-            user_id=self.user_id,
-            product_slug=self.product_slug,
-            product_name=self.product_name,
-            price=self.price,
-            metadata=self.metadata,
-            source=self.source,
-            error_message=self.error_message,
-            idempotency_key=self.idempotency_key,
-        )
+
+def to_event(item: TrackEventInput | ImportEventInput) -> EventInput:
+    """The storage-side input: the GraphQL inputs name their fields as ``EventInput`` does."""
+    names = (field.name for field in dataclasses.fields(EventInput))
+    return EventInput(**{name: getattr(item, name) for name in names if hasattr(item, name)})

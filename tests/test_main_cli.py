@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 
 from auth.tokens import verify_token
+from core.errors import ConfigError
+from core.settings import load_settings
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -75,3 +77,31 @@ def test_embedded_store_generates_its_secret_once(tmp_path: Path) -> None:
     assert (tmp_path / "jwt_secret").stat().st_mode & 0o777 == 0o600
     for result in (first, second):
         assert verify_token(result.stdout.strip().splitlines()[-1], secret).email == "a@x.co"
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"EVENT_RETENTION_DAYS": "0"}, "EVENT_RETENTION_DAYS must be at least 1, got '0'"),
+        ({"IDEMPOTENCY_WINDOW_SECONDS": "-1"}, "IDEMPOTENCY_WINDOW_SECONDS must be at least 0"),
+        ({"EMBEDDED_FSYNC_SECONDS": "nan"}, "EMBEDDED_FSYNC_SECONDS must be at least 0.0"),
+        ({"EMBEDDED_FSYNC_SECONDS": "soon"}, "EMBEDDED_FSYNC_SECONDS must be a number"),
+    ],
+)
+def test_settings_are_checked(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
+
+
+def test_settings_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.host, settings.port, settings.idempotency_window_seconds) == (
+        "127.0.0.1",
+        8000,
+        5,
+    )
+    assert (settings.event_retention_days, settings.embedded, str(settings.data_dir)) == (
+        365,
+        True,
+        "data",
+    )
