@@ -1,0 +1,218 @@
+"""Aggregation pipelines of dashboardStats: pure, keyword-only builders returning data.
+
+Every pipeline starts with one ``$match`` on ``tenantId``, the window's
+``createdAt`` range and, where it can, ``eventType``: MongoDB serves it from an
+index and the embedded store from its own time index. No later ``$match``
+(mongomock deep-copies every document it filters); ``$group`` keys are strings
+(mongomock sorts group keys with a slow comparator, slower still for documents).
+
+Days are calendar days of the query's zone, as UTC instants computed in Python
+(``storage.windows``): mongomock has neither ``$dateTrunc`` nor ``timezone`` in
+``$dateToString``, so days are found by ``$bucket`` over those instants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.vocabulary import EventType
+from storage.database import Pipeline
+from storage.windows import DayWindow
+
+TIMELINE_TYPES: tuple[EventType, ...] = (
+    EventType.PRODUCT_VIEW,
+    EventType.ADD_TO_CART,
+    EventType.BEGIN_CHECKOUT,
+    EventType.PURCHASE,
+    EventType.CHECKOUT_STARTED,
+    EventType.PAYMENT_INFO_ENTERED,
+    EventType.ORDER_COMPLETED,
+)
+FUNNEL_COUNT_TYPES: tuple[EventType, ...] = TIMELINE_TYPES[:4]
+PRODUCT_TYPES: tuple[EventType, ...] = (
+    EventType.PRODUCT_VIEW,
+    EventType.ADD_TO_CART,
+    EventType.PURCHASE,
+)
+WHATSAPP_TYPES: tuple[EventType, ...] = (
+    EventType.WHATSAPP_CART_CLICK,
+    EventType.WHATSAPP_PURCHASE,
+)
+TOP_PRODUCTS = 5
+WHATSAPP_LIST = 10
+
+SECOND_FORMAT = "%Y-%m-%dT%H:%M:%S"  # same meaning in $dateToString and strftime
+# Milliseconds since 1000-01-01 have 14 digits for every year from 1317 to 4168,
+# so as text they sort as the instants do.
+TIME_KEY_ORIGIN = datetime(1000, 1, 1)
+TIME_KEY_WIDTH = 14
+TIME_KEY = {"$toString": {"$subtract": ["$createdAt", TIME_KEY_ORIGIN]}}
+LINE_VALUE = {"$multiply": [{"$ifNull": ["$price", 0]}, "$quantity"]}
+
+
+def window_match(tenant: str, window: DayWindow, **more: Any) -> dict[str, Any]:
+    """The first stage: tenant, ``createdAt`` in [start, end) as UTC instants, and ``more``."""
+    return {"$match": {"tenantId": tenant, "createdAt": window.match_range, **more}}
+
+
+def day_boundaries(window: DayWindow) -> list[datetime]:
+    """``window.bucket_boundaries``, strictly increasing (as MongoDB's ``$bucket`` demands).
+
+    At the very instant a day begins, that day is empty and its start equals the
+    window's end; the duplicate is dropped and the day's count stays zero.
+    """
+    return sorted(set(window.bucket_boundaries))
+
+
+def type_day_key(event_type: str, moment: datetime) -> str:
+    """``type|YYYY-MM-DDTHH:MM:SS`` (UTC): text that sorts by type, then by time."""
+    return f"{event_type}|{moment.strftime(SECOND_FORMAT)}"
+
+
+def type_day_boundaries(event_types: Sequence[str], window: DayWindow) -> list[str]:
+    """For each type, the keys of its day starts and of the window end (rounded up).
+
+    The end is rounded up to a whole second because keys drop the fraction: an
+    event at 12:00:00.300 before an end at 12:00:00.700 has key 12:00:00, which
+    must stay below the end's key. Event types never contain ``|``, so one type's
+    keys never fall between another's.
+    """
+    *starts, end = day_boundaries(window)
+    if end.microsecond:
+        end += timedelta(microseconds=1_000_000 - end.microsecond)
+    keys = {type_day_key(t, moment) for t in event_types for moment in (*starts, end)}
+    return sorted(keys)
+
+
+def latest_text(field: str) -> dict[str, Any]:
+    """Accumulator: ``time key|value`` of the latest event whose ``field`` is not null.
+
+    ``$concat`` of a null is null and ``$max`` skips nulls. MongoDB 5.2+ would say
+    ``$top`` with ``sortBy``; mongomock lacks it.
+    """
+    return {"$max": {"$concat": [TIME_KEY, "|", f"${field}"]}}
+
+
+def earliest_text(field: str) -> dict[str, Any]:
+    """Accumulator: ``time key|value`` of the earliest event whose ``field`` is not null."""
+    return {"$min": {"$concat": [TIME_KEY, "|", f"${field}"]}}
+
+
+def text_after_time_key(keyed: str) -> str:
+    """The value of a ``time key|value`` text."""
+    return keyed[TIME_KEY_WIDTH + 1 :]
+
+
+# Index (tenantId, eventType, createdAt); purchases with createdAt in [start, end)
+# of the zone's days. $facet: the same few purchase events grouped three ways in
+# one round trip. Products keep one row more than shown: a null slug may hold one.
+def sales_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
+    match = window_match(tenant, window, eventType=EventType.PURCHASE)
+    days = {
+        "$bucket": {
+            "groupBy": "$createdAt",
+            "boundaries": day_boundaries(window),
+            "output": {"sales": {"$sum": 1}, "revenue": {"$sum": LINE_VALUE}},
+        }
+    }
+    products = [
+        {"$group": {"_id": "$productSlug", "units": {"$sum": "$quantity"}}},
+        {"$sort": {"units": -1, "_id": 1}},
+        {"$limit": TOP_PRODUCTS + 1},
+    ]
+    buyers = [{"$group": {"_id": "$sessionId"}}, {"$count": "sessions"}]
+    facet = {"$facet": {"days": [days], "products": products, "buyers": buyers}}
+    return [match, facet]
+
+
+# Index (tenantId, eventType, createdAt); createdAt in [start, end) of the zone's
+# days. One $bucket over text keys `type|UTC second` counts per type and day:
+# cheap in mongomock, where $group on a compound key or $switch per event is not.
+# On MongoDB, $group on {type, $dateTrunc(timezone)} would do without the keys.
+def type_day_counts_pipeline(
+    *, tenant: str, window: DayWindow, event_types: Sequence[str]
+) -> Pipeline:
+    match = window_match(tenant, window, eventType={"$in": list(event_types)})
+    stamp = {"$dateToString": {"format": SECOND_FORMAT, "date": "$createdAt"}}
+    bucket = {
+        "$bucket": {
+            "groupBy": {"$concat": ["$eventType", "|", stamp]},
+            "boundaries": type_day_boundaries(event_types, window),
+            "output": {"count": {"$sum": 1}},
+        }
+    }
+    return [match, bucket]
+
+
+# Index (tenantId, createdAt); createdAt in [start, end) of the zone's days;
+# `productSlug: {$ne: null}` filters within the range (names come from any event
+# of the slug). One row per `type|slug`: event count (TOTAL) or distinct sessions
+# (UNIQUE), units, and the latest non-null name.
+def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeline:
+    match = window_match(tenant, window, productSlug={"$ne": None})
+    counted = {"$addToSet": "$sessionId"} if unique else {"$sum": 1}
+    group = {
+        "$group": {
+            "_id": {"$concat": ["$eventType", "|", "$productSlug"]},
+            "count": counted,
+            "units": {"$sum": "$quantity"},
+            "name": latest_text("productName"),
+        }
+    }
+    if not unique:
+        return [match, group]
+    sizes = {"$project": {"count": {"$size": "$count"}, "units": 1, "name": 1}}
+    return [match, group, sizes]
+
+
+# Index (tenantId, createdAt); createdAt in [start, end) of the zone's days. Per
+# session first (events, earliest source, and in UNIQUE the set of its types),
+# then $facet: totals over sessions, and sessions per source (`""` = direct).
+# $substr (MongoDB's alias of $substrBytes; mongomock lacks $substrCP) cuts the
+# ASCII time key, never inside a character.
+def sessions_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeline:
+    match = window_match(tenant, window)
+    per_session: dict[str, Any] = {"events": {"$sum": 1}, "source": earliest_text("source")}
+    totals: dict[str, Any] = {"sessions": {"$sum": 1}, "events": {"$sum": "$events"}}
+    if unique:
+        per_session["types"] = {"$addToSet": "$eventType"}
+        for event_type in FUNNEL_COUNT_TYPES:
+            totals[event_type] = {"$sum": {"$cond": [{"$in": [event_type, "$types"]}, 1, 0]}}
+    group = {"$group": {"_id": "$sessionId", **per_session}}
+    source = {"$substr": ["$source", TIME_KEY_WIDTH + 1, 1_000_000]}
+    facet = {
+        "$facet": {
+            "totals": [{"$group": {"_id": None, **totals}}],
+            "sources": [{"$group": {"_id": source, "sessions": {"$sum": 1}}}],
+        }
+    }
+    return [match, group, facet]
+
+
+# Index (tenantId, eventType, createdAt); createdAt in [start, end) of the zone's
+# days. Per session, then $facet: totals, and the latest clickers (sessions
+# without a click sort last and are dropped by the reader; ties by session id).
+def whatsapp_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
+    match = window_match(tenant, window, eventType={"$in": list(WHATSAPP_TYPES)})
+    is_click = {"$eq": ["$eventType", EventType.WHATSAPP_CART_CLICK]}
+    is_purchase = {"$eq": ["$eventType", EventType.WHATSAPP_PURCHASE]}
+    group = {
+        "$group": {
+            "_id": "$sessionId",
+            "lastClick": {"$max": {"$cond": [is_click, "$createdAt", None]}},
+            "clicked": {"$max": {"$cond": [is_click, 1, 0]}},
+            "purchased": {"$max": {"$cond": [is_purchase, 1, 0]}},
+        }
+    }
+    totals = {
+        "$group": {
+            "_id": None,
+            "clicked": {"$sum": "$clicked"},
+            "purchased": {"$sum": "$purchased"},
+        }
+    }
+    latest = [{"$sort": {"lastClick": -1, "_id": 1}}, {"$limit": WHATSAPP_LIST}]
+    facet = {"$facet": {"totals": [totals], "latest": latest}}
+    return [match, group, facet]
