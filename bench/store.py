@@ -4,8 +4,9 @@ Shape (tuned to look like a small fashion store, prices in COP):
 
 * sessions start over the 90 days before ``now``, traffic growing towards now
   (density rising linearly, so the last day has about twice the average), and
-  average about four events: a landing ``page_view``, a few ``product_view``s
-  of Zipf-popular products (~200), sometimes ``add_to_cart``;
+  average about four events: a landing ``page_view``, then either nothing more
+  (a bounce) or a few ``product_view``s of Zipf-popular products (~200),
+  sometimes ``add_to_cart``;
 * about 2% of sessions buy: ``begin_checkout``, ``checkout_started``,
   ``payment_info_entered``, one ``purchase`` line per product (price,
   ``metadata.quantity`` and ``metadata.order_id``), then ``order_completed``;
@@ -42,9 +43,10 @@ SOURCES: tuple[tuple[str | None, float], ...] = (
     (None, 0.25),
     ("email", 0.08),
 )
-ADD_TO_CART = 0.16  # of sessions
+BOUNCE = 0.3  # of sessions: a page_view or two, no product
+ADD_TO_CART = 0.23  # of the other sessions
 BEGIN_CHECKOUT = 0.27  # of carts
-PURCHASE = 0.48  # of checkouts: 0.16 × 0.27 × 0.48 ≈ 2% of sessions buy
+PURCHASE = 0.44  # of checkouts: 0.7 × 0.23 × 0.27 × 0.44 ≈ 2% of sessions buy
 LOGGED_IN = 1 / 3  # of buyers
 RETURNING = 0.35  # of logged-in buyers: an earlier customer buys again
 CHECKOUT_ERROR = 0.30  # of abandoned checkouts
@@ -123,11 +125,13 @@ class _Store:
         source = self.source()
         moment = self.start()
         steps: list[tuple[str, dict[str, Any]]] = [("page_view", {})]
-        viewed = [self.product() for _ in range(1 + min(int(rng.expovariate(0.55)), 12))]
-        steps += [("product_view", {"product": product}) for product in viewed]
         if rng.random() < 0.3:
             steps.append(("page_view", {}))
-        if rng.random() < ADD_TO_CART:
+        bounced = rng.random() < BOUNCE
+        views = 0 if bounced else 1 + min(int(rng.expovariate(0.35)), 15)
+        viewed = [self.product() for _ in range(views)]
+        steps += [("product_view", {"product": product}) for product in viewed]
+        if not bounced and rng.random() < ADD_TO_CART:
             cart = viewed[: 1 + int(rng.random() < 0.3) + int(rng.random() < 0.1)]
             for product in cart:
                 steps.append(("add_to_cart", {"product": product, "quantity": self.quantity()}))
@@ -154,6 +158,8 @@ class _Store:
             return steps
         steps += [("begin_checkout", {}), ("checkout_started", {})]
         if rng.random() >= PURCHASE:
+            if rng.random() < 0.4:
+                steps.append(("payment_info_entered", {}))
             if rng.random() < CHECKOUT_ERROR:
                 error_type, message = rng.choice(ERROR_TYPES)
                 steps.append((error_type, {"message": message}))
