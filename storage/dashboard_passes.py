@@ -151,18 +151,18 @@ async def products(
 
 async def sessions(database: Database, *, tenant: str, window: DayWindow, unique: bool) -> Sessions:
     pipeline = pipelines.sessions_pipeline(tenant=tenant, window=window, unique=unique)
-    (facets,) = await database.run_pipeline(EVENTS, pipeline)
-    # MongoDB groups no input into no row; mongomock into one row of zeros.
-    totals: dict[str, Any] = facets["totals"][0] if facets["totals"] else {}
-    by_type: dict[str, int] = {}
-    if unique:
-        by_type = {t: int(totals.get(t) or 0) for t in pipelines.FUNNEL_COUNT_TYPES}
+    rows = await database.run_pipeline(EVENTS, pipeline)
     by_source: defaultdict[str, int] = defaultdict(int)
-    for row in facets["sources"]:
+    by_type: dict[str, int] = dict.fromkeys(pipelines.FUNNEL_COUNT_TYPES, 0) if unique else {}
+    events = 0
+    for row in rows:
         by_source[row["_id"] or DIRECT_SOURCE] += int(row["sessions"])
+        events += int(row["events"])
+        for event_type in by_type:
+            by_type[event_type] += int(row[event_type])
     return Sessions(
-        sessions=int(totals.get("sessions") or 0),
-        events=int(totals.get("events") or 0),
+        sessions=sum(by_source.values()),
+        events=events,
         sessions_by_type=by_type,
         sessions_by_source=dict(by_source),
     )

@@ -86,18 +86,16 @@ def type_day_boundaries(event_types: Sequence[str], window: DayWindow) -> list[s
     return sorted(keys)
 
 
-def latest_text(field: str) -> dict[str, Any]:
-    """Accumulator: ``time key|value`` of the latest event whose ``field`` is not null.
+def keyed_text(field: str) -> dict[str, Any]:
+    """``time key|value`` of an event whose ``field`` is not null, else null.
 
-    ``$concat`` of a null is null and ``$max`` skips nulls. MongoDB 5.2+ would say
-    ``$top`` with ``sortBy``; mongomock lacks it.
+    The condition spares the key's cost on events without the field. MongoDB
+    5.2+ would pick the earliest or latest value with ``$top``/``$bottom`` and
+    ``sortBy``; mongomock lacks them, so ``$min``/``$max`` (which skip nulls)
+    compare these texts instead.
     """
-    return {"$max": {"$concat": [TIME_KEY, "|", f"${field}"]}}
-
-
-def earliest_text(field: str) -> dict[str, Any]:
-    """Accumulator: ``time key|value`` of the earliest event whose ``field`` is not null."""
-    return {"$min": {"$concat": [TIME_KEY, "|", f"${field}"]}}
+    value = f"${field}"
+    return {"$cond": [value, {"$concat": [TIME_KEY, "|", value]}, None]}
 
 
 def text_after_time_key(keyed: str) -> str:
@@ -158,7 +156,7 @@ def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
             "_id": {"$concat": ["$eventType", "|", "$productSlug"]},
             "count": counted,
             "units": {"$sum": "$quantity"},
-            "name": latest_text("productName"),
+            "name": {"$max": keyed_text("productName")},
         }
     }
     if not unique:
@@ -169,26 +167,22 @@ def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
 
 # Index (tenantId, createdAt); createdAt in [start, end) of the zone's days. Per
 # session first (events, earliest source, and in UNIQUE the set of its types),
-# then $facet: totals over sessions, and sessions per source (`""` = direct).
+# then per source (`""` = direct): few rows, which the reader also sums for totals.
 # $substr (MongoDB's alias of $substrBytes; mongomock lacks $substrCP) cuts the
-# ASCII time key, never inside a character.
+# ASCII time key off, never inside a character.
 def sessions_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeline:
     match = window_match(tenant, window)
-    per_session: dict[str, Any] = {"events": {"$sum": 1}, "source": earliest_text("source")}
-    totals: dict[str, Any] = {"sessions": {"$sum": 1}, "events": {"$sum": "$events"}}
+    per_session: dict[str, Any] = {"events": {"$sum": 1}, "source": {"$min": keyed_text("source")}}
+    per_source: dict[str, Any] = {"sessions": {"$sum": 1}, "events": {"$sum": "$events"}}
     if unique:
         per_session["types"] = {"$addToSet": "$eventType"}
         for event_type in FUNNEL_COUNT_TYPES:
-            totals[event_type] = {"$sum": {"$cond": [{"$in": [event_type, "$types"]}, 1, 0]}}
-    group = {"$group": {"_id": "$sessionId", **per_session}}
+            has_type = {"$in": [event_type, "$types"]}
+            per_source[event_type] = {"$sum": {"$cond": [has_type, 1, 0]}}
+    by_session = {"$group": {"_id": "$sessionId", **per_session}}
     source = {"$substr": ["$source", TIME_KEY_WIDTH + 1, 1_000_000]}
-    facet = {
-        "$facet": {
-            "totals": [{"$group": {"_id": None, **totals}}],
-            "sources": [{"$group": {"_id": source, "sessions": {"$sum": 1}}}],
-        }
-    }
-    return [match, group, facet]
+    by_source = {"$group": {"_id": source, **per_source}}
+    return [match, by_session, by_source]
 
 
 # Index (tenantId, eventType, createdAt); createdAt in [start, end) of the zone's
