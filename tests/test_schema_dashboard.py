@@ -54,8 +54,10 @@ TIMELINE_FIELDS = (
 ERROR_FIELDS = ("paymentError", "checkoutError", "paymentConfirmationError", "addressError")
 
 
-def utc(*parts: int) -> datetime:
-    return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
+def utc(
+    year: int, month: int, day: int, hour: int = 0, minute: int = 0, second: int = 0
+) -> datetime:
+    return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
 
 
 def sales_days(counts: dict[int, int]) -> list[dict[str, Any]]:
