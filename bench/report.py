@@ -34,17 +34,21 @@ def _ratio(top: dict[str, Any] | None, bottom: dict[str, Any] | None, key: str) 
     return float(top[key]) / float(bottom[key])
 
 
-def growth(sizes: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
-    """Per admin query: p50 at the smallest and largest N, their ratio, the factor per 10×."""
+def growth(sizes: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per admin query: p50 at the smallest and largest N, their ratio, the factor per 10×.
+
+    ``steps`` holds the factor between each pair of consecutive sizes: at small
+    N a fixed cost hides the slope, so the last step shows the trend best.
+    """
     measured = [s for s in sizes if s.get("queries")]
     if len(measured) < 2:
         return {}
     first, last = measured[0], measured[-1]
     decades = math.log10(last["n"] / first["n"])
-    result: dict[str, dict[str, float | None]] = {}
+    result: dict[str, dict[str, Any]] = {}
     for name in last["queries"]:
-        low = first["queries"].get(name, {}).get("p50_ms")
-        high = last["queries"][name].get("p50_ms")
+        p50s = [s["queries"].get(name, {}).get("p50_ms") for s in measured]
+        low, high = p50s[0], p50s[-1]
         total = high / low if low and high else None
         result[name] = {
             "from_n": first["n"],
@@ -53,6 +57,10 @@ def growth(sizes: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]
             "to_ms": high,
             "factor": total,
             "per_10x": total ** (1 / decades) if total and decades > 0 else None,
+            "steps": [
+                {"from_n": a["n"], "to_n": b["n"], "factor": y / x if x and y else None}
+                for a, b, x, y in zip(measured, measured[1:], p50s, p50s[1:], strict=False)
+            ],
         }
     return result
 
@@ -179,11 +187,13 @@ def render(results: dict[str, Any]) -> str:
         if grown:
             out.append("\nGROWTH WITH N (p50)")
             rows = [
-                (name, g["from_ms"], g["to_ms"], _x(g["factor"]), _x(g["per_10x"]))
+                (name, g["from_ms"], g["to_ms"], _x(g["factor"]), _x(g["per_10x"]),
+                 *(_x(step["factor"]) for step in g["steps"]))
                 for name, g in grown.items()
-            ]
-            first, last = sizes[0]["n"], sizes[-1]["n"]
-            header = ["query", f"ms @ {first:,}", f"ms @ {last:,}", "factor", "per 10× N"]
+            ]  # fmt: skip
+            some = next(iter(grown.values()))
+            header = ["query", f"ms @ {some['from_n']:,}", f"ms @ {some['to_n']:,}", "factor"]
+            header += ["per 10× N", *(_span(step) for step in some["steps"])]
             out.append(table(header, rows))
         shares = [(s["n"], s.get("total_sales_over_full")) for s in sizes]
         out.append(
@@ -221,6 +231,14 @@ def render(results: dict[str, Any]) -> str:
     if results.get("error"):
         out.append(f"\nRUN STOPPED: {results['error']}")
     return "\n".join(out)
+
+
+def _span(step: dict[str, Any]) -> str:
+    return f"{_short(step['from_n'])}→{_short(step['to_n'])}"
+
+
+def _short(n: int) -> str:
+    return f"{n // 1000}k" if n >= 1000 and n % 1000 == 0 else str(n)
 
 
 def _mib(kib: int | None) -> float | None:
