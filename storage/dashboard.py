@@ -87,7 +87,7 @@ class DashboardReport:
 
     @property
     def _unique(self) -> bool:
-        return self.mode is CountMode.UNIQUE
+        return self.mode == CountMode.UNIQUE
 
     async def _sales(self) -> passes.Sales:
         return await self._once(

@@ -65,6 +65,8 @@ class Sessions:
 
 @dataclass(frozen=True, slots=True)
 class Whatsapp:
+    """Sessions that clicked, that bought on WhatsApp, and the 10 latest clickers."""
+
     clicking_sessions: int
     buying_sessions: int
     latest_clickers: tuple[str, ...]
@@ -82,8 +84,8 @@ async def sales(database: Database, *, tenant: str, window: DayWindow) -> Sales:
     revenue = 0.0
     index = _days(window)
     for row in facets["days"]:
-        per_day[index[row["_id"]]] += row["sales"]
-        revenue += row["revenue"]
+        per_day[index[row["_id"]]] += int(row["sales"])
+        revenue += float(row["revenue"])
     units = tuple(
         (row["_id"], int(row["units"])) for row in facets["products"] if row["_id"] is not None
     )

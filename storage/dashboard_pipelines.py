@@ -43,7 +43,9 @@ WHATSAPP_TYPES: tuple[EventType, ...] = (
 TOP_PRODUCTS = 5
 WHATSAPP_LIST = 10
 
-SECOND_FORMAT = "%Y-%m-%dT%H:%M:%S"  # same meaning in $dateToString and strftime
+# Same meaning in $dateToString and strftime; the separator rides in the format
+# so that the key is one $concat of two parts.
+TYPE_SECOND_FORMAT = "|%Y-%m-%dT%H:%M:%S"
 # Milliseconds since 1000-01-01 have 14 digits for every year from 1317 to 4168,
 # so as text they sort as the instants do.
 TIME_KEY_ORIGIN = datetime(1000, 1, 1)
@@ -68,7 +70,7 @@ def day_boundaries(window: DayWindow) -> list[datetime]:
 
 def type_day_key(event_type: str, moment: datetime) -> str:
     """``type|YYYY-MM-DDTHH:MM:SS`` (UTC): text that sorts by type, then by time."""
-    return f"{event_type}|{moment.strftime(SECOND_FORMAT)}"
+    return event_type + moment.strftime(TYPE_SECOND_FORMAT)
 
 
 def type_day_boundaries(event_types: Sequence[str], window: DayWindow) -> list[str]:
@@ -133,10 +135,10 @@ def type_day_counts_pipeline(
     *, tenant: str, window: DayWindow, event_types: Sequence[str]
 ) -> Pipeline:
     match = window_match(tenant, window, eventType={"$in": list(event_types)})
-    stamp = {"$dateToString": {"format": SECOND_FORMAT, "date": "$createdAt"}}
+    stamp = {"$dateToString": {"format": TYPE_SECOND_FORMAT, "date": "$createdAt"}}
     bucket = {
         "$bucket": {
-            "groupBy": {"$concat": ["$eventType", "|", stamp]},
+            "groupBy": {"$concat": ["$eventType", stamp]},
             "boundaries": type_day_boundaries(event_types, window),
             "output": {"count": {"$sum": 1}},
         }

@@ -111,8 +111,7 @@ def test_type_day_keys_follow_the_zone_and_round_the_end_up() -> None:
     assert pipeline[1]["$bucket"]["groupBy"] == {
         "$concat": [
             "$eventType",
-            "|",
-            {"$dateToString": {"format": "%Y-%m-%dT%H:%M:%S", "date": "$createdAt"}},
+            {"$dateToString": {"format": "|%Y-%m-%dT%H:%M:%S", "date": "$createdAt"}},
         ]
     }
 
