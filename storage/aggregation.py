@@ -74,7 +74,16 @@ def _group(documents: list[Document], database: Any, options: dict[str, Any]) ->
     return result
 
 
-_STAGES: dict[str, Stage | None] = {**mongomock_aggregate._PIPELINE_HANDLERS, "$group": _group}
+def _facet(documents: list[Document], database: Any, options: dict[str, Any]) -> list[Document]:
+    # mongomock's own $facet would run its branches with its slow $group.
+    return [{title: run_pipeline(documents, branch) for title, branch in options.items()}]
+
+
+_STAGES: dict[str, Stage | None] = {
+    **mongomock_aggregate._PIPELINE_HANDLERS,
+    "$group": _group,
+    "$facet": _facet,
+}
 
 
 def run_pipeline(documents: Iterable[Document], pipeline: list[dict[str, Any]]) -> list[Document]:

@@ -141,6 +141,32 @@ def _event_types(condition: object) -> list[str] | bool | None:
     return False
 
 
+def _filter(docs: list[dict[str, Any]], name: str, condition: Any) -> list[dict[str, Any]]:
+    """Documents meeting one ``$match`` condition.
+
+    The common shapes (a string or null, ``{"$ne": null}``, ``{"$in": [strings]}``
+    on a top-level field) are checked directly: mongomock's matcher costs ~20 us
+    a document. Anything else goes to mongomock's matcher.
+    """
+    if "." not in name and not name.startswith("$"):
+        if condition is None:
+            return [d for d in docs if d.get(name) is None]
+        if type(condition) is str:
+            return [d for d in docs if d.get(name) == condition]
+        if condition == {"$ne": None}:
+            return [d for d in docs if d.get(name) is not None]
+        if (
+            isinstance(condition, dict)
+            and set(condition) == {"$in"}
+            and isinstance(condition["$in"], list)
+            and all(type(v) is str for v in condition["$in"])
+        ):
+            wanted = set(condition["$in"])
+            return [d for d in docs if d.get(name) in wanted]
+    applies = mongomock_filtering.filter_applies
+    return [d for d in docs if applies({name: condition}, d)]  # type: ignore[no-untyped-call]
+
+
 class EmbeddedDatabase(Database):
     """mongomock-motor plus journal, unique key map and time index (see module docstring)."""
 
@@ -323,9 +349,8 @@ class EmbeddedDatabase(Database):
             slices = [index.by_type[t].between(*bounds) for t in types if t in index.by_type]
             selected = list(heapq.merge(*slices, key=lambda d: d["createdAt"]))
         residual = {k: v for k, v in match.items() if k not in _INDEXED_MATCH_KEYS}
-        if residual:
-            applies = mongomock_filtering.filter_applies
-            selected = [d for d in selected if applies(residual, d)]  # type: ignore[no-untyped-call]
+        for name, condition in residual.items():
+            selected = _filter(selected, name, condition)
         return selected
 
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:

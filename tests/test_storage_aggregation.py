@@ -68,3 +68,16 @@ def test_stages_chain_and_inputs_are_left_alone() -> None:
 def test_unsupported_stage() -> None:
     with pytest.raises(NotImplementedError, match=r"\$sortByCount"):
         run_pipeline(DOCS, [{"$sortByCount": "$t"}])
+
+
+def test_facet_runs_each_branch() -> None:
+    pipeline = [
+        {
+            "$facet": {
+                "by_type": [{"$group": {"_id": "$t", "n": {"$sum": 1}}}],
+                "total": [{"$group": {"_id": None, "n": {"$sum": "$n"}}}],
+            }
+        }
+    ]
+    expected = list(mongomock_aggregate.process_pipeline(DOCS, None, pipeline, None))
+    assert run_pipeline(DOCS, pipeline) == expected

@@ -170,3 +170,36 @@ async def test_fast_path_matches_mongomock_on_the_same_pipeline(
     slow = [d async for d in database._collection.aggregate(pipeline)]
     # h=1 (s1, google) and h=30 (s0, google) are in range with a source; h=200 is before it.
     assert fast == slow == [{"_id": "s0", "n": 1}, {"_id": "s1", "n": 1}]
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        {"source": None},
+        {"source": "google"},
+        {"source": {"$ne": None}},
+        {"source": {"$in": ["google", "meta"]}},
+        {"source": {"$in": ["google", None]}},
+        {"price": {"$gte": 2}},
+        {"metadata.quantity": 2},
+        {"$or": [{"source": "meta"}, {"price": 1}]},
+    ],
+    ids=str,
+)
+async def test_extra_match_conditions_match_mongomock(
+    database: EmbeddedDatabase, condition: dict[str, object]
+) -> None:
+    await store(
+        database,
+        event("page_view", at=NOW, session="a", source="google", price=1),
+        event("page_view", at=NOW, session="b", source=None, price=2, quantity=2),
+        event("page_view", at=NOW, session="c", source="meta", price=3),
+    )
+    pipeline = [
+        {"$match": {"tenantId": "default", **condition}},
+        {"$group": {"_id": "$sessionId"}},
+        {"$sort": {"_id": 1}},
+    ]
+    fast = await database.run_pipeline("analytics_events", pipeline)
+    slow = [d async for d in database._collection.aggregate(pipeline)]
+    assert fast == slow
