@@ -118,9 +118,12 @@ def render(results: dict[str, Any]) -> str:
     ingest = results.get("ingest", {})
     points = ingest.get("points", [])
     if points:
+        options = results["options"]
+        rounds = options.get("rounds", 1)
         out.append(
-            f"\nINGEST over loopback ({tool}, {results['options']['duration']}s per point; "
-            f"store held {ingest.get('store_events_at_start', '?'):,} events at start)"
+            f"\nINGEST over loopback ({tool}, {options['duration']}s per point"
+            + (f", least disturbed of {rounds} rounds" if rounds > 1 else "")
+            + f"; store held {ingest.get('store_events_at_start', '?'):,} events at start)"
         )
         rows = [
             (p["scenario"], p["connections"], p["rps"], p["items_per_s"], p["p50_ms"],
