@@ -66,7 +66,7 @@ FULL = {
     "warmup": 1.0,
     "connections": [1, 16, 64],
     "repeats": 5,
-    "rounds": 2,
+    "rounds": 3,
 }
 QUICK = {
     "sizes": [500, 2000],
@@ -96,7 +96,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="connections for trackEvents batches of 100 (default 16)",
     )
     add("--repeats", type=int, help="timed runs per admin query and N, after a warm-up (default 5)")
-    add("--rounds", type=int, help="rounds per load point; the least disturbed is kept (default 2)")
+    add("--rounds", type=int, help="rounds per load point; the fastest is reported (default 3)")
     add("--seed", type=int, default=20260615, help="store generator seed")
     add("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
     add(
@@ -206,7 +206,9 @@ def measure_ingest(
     """Phase 2: trackEvent and its floors side by side, then trackEvents batches.
 
     Each concurrency runs ``--rounds`` rounds of the three targets back to back;
-    per target the round that other processes disturbed least is reported.
+    per target the fastest round is reported: on a shared 2-core host, noise
+    (other processes, the hypervisor's neighbours, the scheduler placing the
+    load generator next to the server) only ever slows a round down.
     Returns (reported points, every point).
     """
     single = track_event_body()
@@ -234,12 +236,12 @@ def measure_ingest(
         server = floors if scenario.name.startswith("floor") else api
         say(f"load: {scenario.name} at {connections} connections, round {round_ + 1}")
         every.append({**measure_point(scenario, connections, server, args), "round": round_ + 1})
-    cleanest: dict[tuple[str, int], dict[str, Any]] = {}
+    fastest: dict[tuple[str, int], dict[str, Any]] = {}
     for point in every:
         key = (point["scenario"], point["connections"])
-        if key not in cleanest or point["other_cores"] < cleanest[key]["other_cores"]:
-            cleanest[key] = point
-    return list(cleanest.values()), every
+        if key not in fastest or point["rps"] > fastest[key]["rps"]:
+            fastest[key] = point
+    return list(fastest.values()), every
 
 
 def tracked_events(points: Sequence[dict[str, Any]]) -> int:

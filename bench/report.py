@@ -122,7 +122,7 @@ def render(results: dict[str, Any]) -> str:
         rounds = options.get("rounds", 1)
         out.append(
             f"\nINGEST over loopback ({tool}, {options['duration']}s per point"
-            + (f", least disturbed of {rounds} rounds" if rounds > 1 else "")
+            + (f", fastest of {rounds} rounds" if rounds > 1 else "")
             + f"; store held {ingest.get('store_events_at_start', '?'):,} events at start)"
         )
         rows = [
