@@ -9,12 +9,12 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
     ValidationCache,
 )
 from strawberry.extensions.field_extension import FieldExtension
+from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
@@ -156,6 +156,12 @@ class Mutation:
         return await tracking.import_events(info, events, tenant_id)
 
 
+# Built once: the validation cache is keyed by the rule classes, and
+# MaxAliasesLimiter makes a new class each time it is constructed, so as a
+# per-request extension it would make every request miss the cache.
+VALIDATION_RULES = [DepthLimit, max_aliases_rule(MAX_ALIASES)]
+
+
 class Schema(strawberry.Schema):
     """Every error leaves with an ``extensions.code`` (see ``schema.errors``)."""
 
@@ -184,7 +190,6 @@ def build_schema() -> Schema:
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: AddValidationRules([DepthLimit]),
-            lambda: MaxAliasesLimiter(max_alias_count=MAX_ALIASES),
+            lambda: AddValidationRules(VALIDATION_RULES),
         ],
     )
