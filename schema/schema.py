@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 import strawberry
-from graphql import GraphQLError
+from graphql import ASTValidationRule, GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
     MaxTokensLimiter,
@@ -159,7 +159,7 @@ class Mutation:
 # Built once: the validation cache is keyed by the rule classes, and
 # MaxAliasesLimiter makes a new class each time it is constructed, so as a
 # per-request extension it would make every request miss the cache.
-VALIDATION_RULES = [DepthLimit, max_aliases_rule(MAX_ALIASES)]
+VALIDATION_RULES: list[type[ASTValidationRule]] = [DepthLimit, max_aliases_rule(MAX_ALIASES)]
 
 
 class Schema(strawberry.Schema):
