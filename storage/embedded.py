@@ -4,6 +4,9 @@ Used when ``MONGODB_URL`` is unset. Documents live in a mongomock-motor
 collection; this module adds what mongomock lacks for a real service:
 
 * durability: every write goes to ``storage.journal`` before it is acknowledged;
+* the documents live in the mongomock-motor collection's store as the very
+  objects the indexes below point to: one copy in memory, and no per-insert
+  BSON check and deep copy (ingest validated them; the journal encodes BSON);
 * the unique ``(tenantId, dedupeKey)`` key as a hash map (mongomock checks unique
   indexes by scanning the collection on every insert, O(N));
 * a time index per tenant and event type. mongomock copies the whole collection
@@ -177,8 +180,9 @@ class EmbeddedDatabase(Database):
         self._retention = timedelta(days=retention_days)
         self._client: Any = AsyncMongoMockClient(tz_aware=False)
         self._collection = self._client["embedded"][EVENTS]
+        # mongomock's CollectionStore: _id -> document, shared with the indexes.
+        self._store: Any = self._collection._store
         self._keys: dict[tuple[str, str], tuple[ObjectId, datetime]] = {}
-        self._by_id: dict[ObjectId, dict[str, Any]] = {}
         self._tenants: dict[str, _TenantIndex] = {}
         self._lock = asyncio.Lock()
         self._journal: Journal | None = None
@@ -218,14 +222,12 @@ class EmbeddedDatabase(Database):
             self._replay(record, docs)
         for doc in sorted(docs.values(), key=lambda d: d["createdAt"]):
             self._index(doc)
-        if docs:
-            await self._collection.insert_many([dict(doc) for doc in docs.values()])
         if replayed:
-            write_snapshot(snapshot, iter(self._by_id.values()))
+            write_snapshot(snapshot, self.documents())
         self._journal = Journal(journal)
         if replayed:
             self._journal.reset()
-        log.info("embedded store: %d events loaded from %s", len(self._by_id), self._data_dir)
+        log.info("embedded store: %d events loaded from %s", len(self._store), self._data_dir)
         await self.purge_expired()
         self._tasks.append(asyncio.create_task(self._upkeep()))
 
@@ -246,7 +248,7 @@ class EmbeddedDatabase(Database):
             log.warning("ignoring unknown journal record %r", op)
 
     def _index(self, doc: dict[str, Any]) -> None:
-        self._by_id[doc["_id"]] = doc
+        self._store[doc["_id"]] = doc
         self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
         self._tenants.setdefault(doc["tenantId"], _TenantIndex()).add(doc)
 
@@ -276,11 +278,10 @@ class EmbeddedDatabase(Database):
                 return 0
             self._write({"op": "purge", "before": cutoff})
             for doc in dropped:
-                del self._by_id[doc["_id"]]
+                del self._store[doc["_id"]]
                 key = (doc["tenantId"], doc["dedupeKey"])
                 if self._keys.get(key, (None,))[0] == doc["_id"]:
                     del self._keys[key]
-            await self._collection.delete_many({"createdAt": {"$lt": cutoff}})
         return len(dropped)
 
     def _write(self, record: dict[str, Any]) -> None:
@@ -319,16 +320,12 @@ class EmbeddedDatabase(Database):
                 self._write({"op": "retire", "id": event_id, "key": new_key})
             self._write({"op": "insert", "docs": accepted})
             for event_id, new_key in retired:
-                old = self._by_id[event_id]
+                old = self._store[event_id]
                 del self._keys[(old["tenantId"], old["dedupeKey"])]
-                old["dedupeKey"] = new_key
+                old["dedupeKey"] = new_key  # the collection holds this same object
                 self._keys[(old["tenantId"], new_key)] = (event_id, old["createdAt"])
-                await self._collection.update_one(
-                    {"_id": event_id}, {"$set": {"dedupeKey": new_key}}
-                )
             for doc in accepted:
                 self._index(doc)
-            await self._collection.insert_many([dict(doc) for doc in accepted])
         return stored
 
     def _window(self, match: dict[str, Any]) -> list[dict[str, Any]] | None:
@@ -363,7 +360,7 @@ class EmbeddedDatabase(Database):
 
     async def count_events(self, tenant: str | None = None) -> int:
         if tenant is None:
-            return len(self._by_id)
+            return len(self._store)
         index = self._tenants.get(tenant)
         return 0 if index is None else len(index.all.docs)
 
@@ -391,4 +388,4 @@ class EmbeddedDatabase(Database):
 
     def documents(self) -> Iterator[dict[str, Any]]:
         """Every stored event (for tests and the snapshot)."""
-        return iter(self._by_id.values())
+        return iter(list(self._store.documents))

@@ -32,6 +32,8 @@ MAX_METADATA_BYTES = 4096
 MAX_METADATA_DEPTH = 8
 MAX_IMPORT_BATCH = 1000
 MAX_TRACK_BATCH = 100
+# BSON (MongoDB and the embedded journal) stores integers in 64 bits.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,8 @@ def _check_metadata_keys(value: Any, field: str, depth: int = 0) -> None:
     elif isinstance(value, list):
         for item in value:
             _check_metadata_keys(item, field, depth + 1)
+    elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        raise BadUserInput(f"{field} holds an integer beyond 64 bits", field=field)
 
 
 def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str | None]:

@@ -85,6 +85,8 @@ def test_custom_event_types_follow_the_pattern() -> None:
         ({"metadata": {"$where": 1}}, "input.metadata"),
         ({"metadata": {"a.b": 1}}, "input.metadata"),
         ({"metadata": {"order_id": {"x": 1}}}, "input.metadata.order_id"),
+        ({"metadata": {"big": 2**63}}, "input.metadata"),
+        ({"metadata": {"deep": [{"small": -(2**63) - 1}]}}, "input.metadata"),
     ],
 )
 def test_invalid_fields_are_named(fields: dict[str, Any], field: str) -> None:
