@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from strawberry.types import Info
 
 from core.errors import BadUserInput
@@ -11,6 +14,7 @@ from schema.inputs import ImportEventInput, TrackEventInput, to_event
 from schema.types import ImportResult, TrackEventResult
 from storage import events
 from storage.documents import EventDocument
+from storage.events import EventInput
 
 
 async def track_event(info: Info[Context, None], input: TrackEventInput) -> TrackEventResult:
@@ -33,31 +37,39 @@ async def track_event(info: Info[Context, None], input: TrackEventInput) -> Trac
 
 
 async def track_events(
-    info: Info[Context, None], events_: list[TrackEventInput]
+    context: Context, items: Sequence[Mapping[str, Any]]
 ) -> list[TrackEventsItem]:
-    """Like trackEvent for up to 100 items; a bad item is reported, the others stored."""
-    if len(events_) > events.MAX_TRACK_BATCH:
+    """Like trackEvent for up to 100 items; a bad item is reported, the others stored.
+
+    ``items`` are ``TrackEventInput`` values as mappings keyed by Python field
+    names: from strawberry objects (``schema.inputs.input_fields``) or straight
+    from graphql-core (``schema.fast_path``).
+    """
+    if len(items) > events.MAX_TRACK_BATCH:
         raise BadUserInput(
-            f"at most {events.MAX_TRACK_BATCH} events per call, got {len(events_)}",
+            f"at most {events.MAX_TRACK_BATCH} events per call, got {len(items)}",
             field="events",
         )
-    context = info.context
     email = context.shopper_email()
-    items: list[TrackEventsItem] = []
+    results: list[TrackEventsItem] = []
     valid: list[tuple[int, EventDocument]] = []
-    for index, item in enumerate(events_):
+    for index, item in enumerate(items):
         prefix = f"events[{index}]."
+        fields = dict(item)
+        tenant_id = fields.pop("tenant_id", None)
         try:
-            tenant = events.validate_tenant(item.tenant_id, field=f"{prefix}tenantId")
+            tenant = events.validate_tenant(tenant_id, field=f"{prefix}tenantId")
             doc = events.live_document(
-                to_event(item), tenant=tenant, user_id=email, now=context.now, prefix=prefix
+                EventInput(**fields), tenant=tenant, user_id=email, now=context.now, prefix=prefix
             )
         except BadUserInput as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)
-            items.append(TrackEventsItem(index=index, status=None, session_id=None, error=problem))
+            results.append(
+                TrackEventsItem(index=index, status=None, session_id=None, error=problem)
+            )
             continue
         valid.append((index, doc))
-        items.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
+        results.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
     outcomes = await events.track_events(
         context.database,
         [doc for _, doc in valid],
@@ -65,9 +77,9 @@ async def track_events(
         window_seconds=context.settings.idempotency_window_seconds,
     )
     for (index, _), outcome in zip(valid, outcomes, strict=True):
-        items[index].status = outcome.status
-        items[index].session_id = outcome.session_id
-    return items
+        results[index].status = outcome.status
+        results[index].session_id = outcome.session_id
+    return results
 
 
 async def import_events(

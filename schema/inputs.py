@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -66,7 +67,12 @@ class ImportEventInput:
     )
 
 
+def input_fields(item: TrackEventInput | ImportEventInput) -> dict[str, Any]:
+    """The input's values keyed by Python field name."""
+    return {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
+
+
 def to_event(item: TrackEventInput | ImportEventInput) -> EventInput:
     """The storage-side input: the GraphQL inputs name their fields as ``EventInput`` does."""
-    names = (field.name for field in dataclasses.fields(EventInput))
-    return EventInput(**{name: getattr(item, name) for name in names if hasattr(item, name)})
+    names = {field.name for field in dataclasses.fields(EventInput)}
+    return EventInput(**{k: v for k, v in input_fields(item).items() if k in names})

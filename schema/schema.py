@@ -24,7 +24,8 @@ from resolvers import admin_views, tracking
 from schema.batch import TrackEventsItem
 from schema.context import Context
 from schema.errors import coded, is_client_error
-from schema.inputs import ImportEventInput, TrackEventInput
+from schema.fast_path import serve_with_coerced_arguments
+from schema.inputs import ImportEventInput, TrackEventInput, input_fields
 from schema.limits import DepthLimit
 from schema.permissions import IsAdmin
 from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
@@ -138,7 +139,9 @@ class Mutation:
             list[TrackEventInput], strawberry.argument(description="At most 100 events.")
         ],
     ) -> list[TrackEventsItem]:
-        return await tracking.track_events(info, events)
+        # Served by schema.fast_path in the built schema; this path is kept, and
+        # tested to answer the same, as the plain strawberry resolver.
+        return await tracking.track_events(info.context, [input_fields(e) for e in events])
 
     @strawberry.mutation(
         description="Bring up to 1,000 historical events in (admin). All items are validated "
@@ -182,8 +185,8 @@ class Schema(strawberry.Schema):
             super().process_errors(unexpected, execution_context)
 
 
-def build_schema() -> Schema:
-    return Schema(
+def build_schema(*, fast_paths: bool = True) -> Schema:
+    schema = Schema(
         query=Query,
         mutation=Mutation,
         extensions=[
@@ -193,3 +196,8 @@ def build_schema() -> Schema:
             lambda: AddValidationRules(VALIDATION_RULES),
         ],
     )
+    if fast_paths:
+        serve_with_coerced_arguments(
+            schema, "Mutation", "trackEvents", TrackEventInput, tracking.track_events
+        )
+    return schema
