@@ -39,14 +39,18 @@ PLAIN_ANSWER = {"data": {"trackEvent": {"status": "OK", "sessionId": SESSION}}}
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="GraphQL needs a query root; unused.")
+    """GraphQL needs a query root; unused."""
+
+    @strawberry.field
     def ok(self) -> bool:
         return True
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Accepts the real input and stores nothing.")
+    """``trackEvent`` accepts the real input and stores nothing."""
+
+    @strawberry.mutation
     async def track_event(self, input: TrackEventInput) -> TrackEventResult:
         return TrackEventResult(status=TrackStatus.OK, session_id=input.session_id or SESSION)
 

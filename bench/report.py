@@ -125,7 +125,7 @@ def render(results: dict[str, Any]) -> str:
             + (f", fastest of {rounds} rounds" if rounds > 1 else "")
             + f"; store held {ingest.get('store_events_at_start', '?'):,} events at start)"
         )
-        rows = [
+        rows: list[Sequence[object]] = [
             (p["scenario"], p["connections"], p["rps"], p["items_per_s"], p["p50_ms"],
              p["p99_ms"], p.get("server_cpu_ms"), p.get("server_cores"), p.get("other_cores"),
              p["requests"], p["errors"] + p["bad"])
@@ -134,7 +134,7 @@ def render(results: dict[str, Any]) -> str:
         header = ["target", "conns", "req/s", "events/s", "p50 ms", "p99 ms", "CPU ms/req"]
         header += ["server cores", "other cores", "requests", "bad"]
         out.append(table(header, rows))
-        ratio_rows = [
+        ratio_rows: list[Sequence[object]] = [
             (c, _x(r["rps_vs_strawberry"]), _x(r["rps_vs_starlette"]),
              _x(r["p50_vs_strawberry"]), _x(r["p50_vs_starlette"]),
              _x(r.get("cpu_vs_strawberry")), _x(r.get("cpu_vs_starlette")))
