@@ -10,41 +10,46 @@ from strawberry.types import Info
 from core.errors import BadUserInput
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
-from schema.inputs import ImportEventInput, TrackEventInput, to_event
+from schema.inputs import ImportEventInput, to_event
 from schema.types import ImportResult, TrackEventResult
 from storage import events
 from storage.documents import EventDocument
 from storage.events import EventInput
 
 
-async def track_event(info: Info[Context, None], input: TrackEventInput) -> TrackEventResult:
-    context = info.context
-    tenant = events.validate_tenant(input.tenant_id, field="input.tenantId")
-    doc = events.live_document(
-        to_event(input),
-        tenant=tenant,
-        user_id=context.shopper_email(),
-        now=context.now,
-        prefix="input.",
+def _live_document(
+    context: Context, item: Mapping[str, Any], *, email: str | None, prefix: str
+) -> EventDocument:
+    """Validate one ``TrackEventInput`` (keyed by Python field names) into a document."""
+    fields = dict(item)
+    tenant = events.validate_tenant(fields.pop("tenant_id", None), field=f"{prefix}tenantId")
+    return events.live_document(
+        EventInput(**fields), tenant=tenant, user_id=email, now=context.now, prefix=prefix
     )
-    (outcome,) = await events.track_events(
+
+
+async def _store(context: Context, docs: list[EventDocument]) -> list[events.TrackOutcome]:
+    return await events.track_events(
         context.database,
-        [doc],
+        docs,
         now=context.now,
         window_seconds=context.settings.idempotency_window_seconds,
     )
+
+
+async def track_event(context: Context, item: Mapping[str, Any]) -> TrackEventResult:
+    """One shopper action. ``item`` is a ``TrackEventInput`` keyed by Python field names:
+    from a strawberry object (``schema.inputs.input_fields``) or straight from
+    graphql-core (``schema.fast_path``)."""
+    doc = _live_document(context, item, email=context.shopper_email(), prefix="input.")
+    (outcome,) = await _store(context, [doc])
     return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
 
 
 async def track_events(
     context: Context, items: Sequence[Mapping[str, Any]]
 ) -> list[TrackEventsItem]:
-    """Like trackEvent for up to 100 items; a bad item is reported, the others stored.
-
-    ``items`` are ``TrackEventInput`` values as mappings keyed by Python field
-    names: from strawberry objects (``schema.inputs.input_fields``) or straight
-    from graphql-core (``schema.fast_path``).
-    """
+    """Like trackEvent for up to 100 items; a bad item is reported, the others stored."""
     if len(items) > events.MAX_TRACK_BATCH:
         raise BadUserInput(
             f"at most {events.MAX_TRACK_BATCH} events per call, got {len(items)}",
@@ -54,14 +59,8 @@ async def track_events(
     results: list[TrackEventsItem] = []
     valid: list[tuple[int, EventDocument]] = []
     for index, item in enumerate(items):
-        prefix = f"events[{index}]."
-        fields = dict(item)
-        tenant_id = fields.pop("tenant_id", None)
         try:
-            tenant = events.validate_tenant(tenant_id, field=f"{prefix}tenantId")
-            doc = events.live_document(
-                EventInput(**fields), tenant=tenant, user_id=email, now=context.now, prefix=prefix
-            )
+            doc = _live_document(context, item, email=email, prefix=f"events[{index}].")
         except BadUserInput as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)
             results.append(
@@ -70,12 +69,7 @@ async def track_events(
             continue
         valid.append((index, doc))
         results.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
-    outcomes = await events.track_events(
-        context.database,
-        [doc for _, doc in valid],
-        now=context.now,
-        window_seconds=context.settings.idempotency_window_seconds,
-    )
+    outcomes = await _store(context, [doc for _, doc in valid])
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         results[index].status = outcome.status
         results[index].session_id = outcome.session_id

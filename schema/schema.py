@@ -125,7 +125,8 @@ class Mutation:
         info: Info[Context, None],
         input: Annotated[TrackEventInput, strawberry.argument(description="The event.")],
     ) -> TrackEventResult:
-        return await tracking.track_event(info, input)
+        # Served by schema.fast_path in the built schema (see track_events).
+        return await tracking.track_event(info.context, input_fields(input))
 
     @strawberry.mutation(
         description="Record up to 100 shopper actions in one call (public), e.g. from an offline "
@@ -197,7 +198,9 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
         ],
     )
     if fast_paths:
-        serve_with_coerced_arguments(
-            schema, "Mutation", "trackEvents", TrackEventInput, tracking.track_events
-        )
+        for field, handler in (
+            ("trackEvent", tracking.track_event),
+            ("trackEvents", tracking.track_events),
+        ):
+            serve_with_coerced_arguments(schema, "Mutation", field, TrackEventInput, handler)
     return schema

@@ -29,6 +29,7 @@ import asyncio
 import bisect
 import contextlib
 import fcntl
+import gc
 import heapq
 import logging
 import os
@@ -57,6 +58,19 @@ JOURNAL = "events.journal"
 LOCK = "events.lock"
 PURGE_EVERY_SECONDS = 3600
 _INDEXED_MATCH_KEYS = frozenset({"tenantId", "createdAt", "eventType"})
+SETTLE_EVERY_EVENTS = 20_000
+
+
+def _settle_heap() -> None:
+    """Collect garbage once, then exempt every surviving object from future collections.
+
+    Stored events live until purged, but each full collection would walk all of
+    them: ~185 ms at 100k events, paid by whichever request triggered it. After
+    a freeze, collections only walk what came since, so this runs after loading
+    and after every ``SETTLE_EVERY_EVENTS`` new events (a pause of a few ms).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -188,6 +202,7 @@ class EmbeddedDatabase(Database):
         self._journal: Journal | None = None
         self._lock_file: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
+        self._unsettled = 0  # events stored since the heap was last frozen
 
     @classmethod
     async def open(
@@ -229,6 +244,7 @@ class EmbeddedDatabase(Database):
             self._journal.reset()
         log.info("embedded store: %d events loaded from %s", len(self._store), self._data_dir)
         await self.purge_expired()
+        _settle_heap()
         self._tasks.append(asyncio.create_task(self._upkeep()))
 
     @staticmethod
@@ -326,6 +342,10 @@ class EmbeddedDatabase(Database):
                 self._keys[(old["tenantId"], new_key)] = (event_id, old["createdAt"])
             for doc in accepted:
                 self._index(doc)
+            self._unsettled += len(accepted)
+        if self._unsettled >= SETTLE_EVERY_EVENTS:
+            self._unsettled = 0
+            _settle_heap()
         return stored
 
     def _window(self, match: dict[str, Any]) -> list[dict[str, Any]] | None:

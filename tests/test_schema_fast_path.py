@@ -1,4 +1,4 @@
-"""trackEvents answers and stores the same through the fast path and through strawberry."""
+"""trackEvent(s) answer and store the same through the fast path and through strawberry."""
 
 from __future__ import annotations
 
@@ -121,3 +121,45 @@ async def test_both_paths_agree(tmp_path: Path, settings: Settings) -> None:
         "dedupeKey": "live:k2",
         "eventType": "add_to_cart",
     }
+
+
+SINGLE = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status sessionId } }"
+
+
+async def test_track_event_paths_agree(tmp_path: Path, settings: Settings) -> None:
+    answers = []
+    for fast_paths in (True, False):
+        database = await EmbeddedDatabase.open(tmp_path / str(fast_paths), fsync_seconds=0)
+        context = Context(database=database, settings=settings, jwt_secret=SECRET, now=NOW)
+        schema = build_schema(fast_paths=fast_paths)
+        results = [
+            await schema.execute(SINGLE, variable_values={"e": e}, context_value=context)
+            for e in EVENTS
+        ]
+        stored = [
+            {k: v for k, v in doc.items() if k not in ("_id", "dedupeKey")}
+            for doc in database.documents()
+        ]
+        answers.append(
+            ([(r.data, [e.extensions for e in r.errors or []]) for r in results], stored)
+        )
+        await database.close()
+    assert answers[0] == answers[1]
+    outcomes, stored = answers[0]
+    assert [data for data, _ in outcomes] == [
+        {"trackEvent": {"status": "OK", "sessionId": "a"}},
+        {"trackEvent": {"status": "DUPLICATE_IGNORED", "sessionId": "a"}},
+        None,
+        None,
+        None,
+        {"trackEvent": {"status": "OK", "sessionId": "e"}},
+    ]
+    assert [errors for _, errors in outcomes][2:5] == [
+        [{"code": "BAD_USER_INPUT", "field": "input.eventType"}],
+        [{"code": "BAD_USER_INPUT", "field": "input.tenantId"}],
+        [{"code": "BAD_USER_INPUT", "field": "input.metadata.quantity"}],
+    ]
+    assert [(d["sessionId"], d["userId"], d["source"]) for d in stored] == [
+        ("a", None, None),
+        ("e", None, "instagram"),
+    ]
