@@ -1,4 +1,4 @@
-"""The embedded store's pipeline runner: mongomock's stages, with a faster ``$group``.
+"""The embedded store's pipeline runner: mongomock's stages, with faster ``$group`` and ``$bucket``.
 
 mongomock's ``$group`` sorts every input document with a pure-Python BSON
 comparator before grouping, which costs ~30 s per million comparisons and
@@ -6,21 +6,96 @@ dominates every dashboard pass. This runner groups by hashing instead and sorts
 only the distinct keys, then uses mongomock's own accumulators, so the output
 (documents, their order, and the order of values inside ``$push``/``$first``)
 is the same as mongomock's. Tests run pipelines through both and compare.
-Every other stage is mongomock's.
+
+Both stages evaluate their expressions (keys, ``groupBy``, accumulated values)
+with closures from :mod:`storage.expressions`, compiled once per stage, which
+give what mongomock's per-document expression parser gives. Every other stage is
+mongomock's.
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from mongomock import OperationFailure
 from mongomock import aggregate as mongomock_aggregate
 from mongomock import filtering as mongomock_filtering
 
+from storage.expressions import Compiled, compile_expression, is_literal
+
 Document = dict[str, Any]
 Stage = Callable[[list[Document], Any, Any], list[Document]]
+# (output field, accumulator operator, compiled value, the value if a literal)
+Accumulator = tuple[str, str, Compiled, Any]
+Accumulate = Callable[[list[Document]], Document]
 
 _MISSING = object()
+_ACCUMULATORS = {*mongomock_aggregate._GROUPING_OPERATOR_MAP, "$addToSet", "$push"}
+
+
+def _accumulator(output_fields: dict[str, Any]) -> Accumulate:
+    """``members -> mongomock's _accumulate_group(output_fields, members)``, compiled."""
+    accumulators: list[Accumulator] = []
+    for field, value in output_fields.items():
+        if field == "_id":
+            continue
+        if not isinstance(value, dict) or not set(value) <= _ACCUMULATORS:
+            return _mongomock_accumulator(output_fields)  # its errors, as it raises them
+        for operator, key in value.items():
+            constant = key if is_literal(key) else _MISSING
+            accumulators.append((field, operator, compile_expression(key), constant))
+
+    def accumulate(members: list[Document]) -> Document:
+        return _accumulate(accumulators, members)
+
+    return accumulate
+
+
+def _mongomock_accumulator(output_fields: dict[str, Any]) -> Accumulate:
+    def accumulate(members: list[Document]) -> Document:
+        accumulate_group = mongomock_aggregate._accumulate_group
+        result: Document = accumulate_group(output_fields, members)  # type: ignore[no-untyped-call]
+        return result
+
+    return accumulate
+
+
+def _values(evaluate: Compiled, constant: Any, members: list[Document]) -> list[Any]:
+    """The values mongomock accumulates: one per member, none for a missing field."""
+    if constant is not _MISSING:
+        return [constant] * len(members)
+    values = []
+    for doc in members:
+        try:
+            values.append(evaluate(doc))
+        except KeyError:
+            continue
+    return values
+
+
+def _accumulate(accumulators: list[Accumulator], members: list[Document]) -> Document:
+    # mongomock's _accumulate_group with compiled values.
+    operators = mongomock_aggregate._GROUPING_OPERATOR_MAP
+    doc_dict: Document = {}
+    for field, operator, evaluate, constant in accumulators:
+        values = _values(evaluate, constant, members)
+        if operator in operators:
+            doc_dict[field] = operators[operator](values)  # type: ignore[no-untyped-call]
+        elif operator == "$addToSet":
+            unique: list[Any] = []
+            # Not a set: values may be unhashable; and mongomock keeps falsy ones as None.
+            for element in (value or None for value in values):
+                if element not in unique:
+                    unique.append(element)
+            doc_dict[field] = unique
+        elif field not in doc_dict:  # $push
+            doc_dict[field] = values
+        else:
+            doc_dict[field].extend(values)
+    return doc_dict
 
 
 def _hashable(value: Any) -> Any:
@@ -49,11 +124,10 @@ def _group(documents: list[Document], database: Any, options: dict[str, Any]) ->
         order: list[Any] = [None]
     else:
         groups = {}
+        evaluate_key = compile_expression(key_expression, ignore_missing_keys=True)
         for document in documents:
             try:
-                key = mongomock_aggregate._parse_expression(  # type: ignore[no-untyped-call]
-                    key_expression, document, ignore_missing_keys=True
-                )
+                key = evaluate_key(document)
             except KeyError:
                 key = None
             hashed = _hashable(key)
@@ -64,12 +138,91 @@ def _group(documents: list[Document], database: Any, options: dict[str, Any]) ->
                 group[1].append(document)
         firsts = {id(key): hashed for hashed, (key, _) in groups.items()}
         order = [firsts[id(key)] for key in _sorted_keys([key for key, _ in groups.values()])]
+    accumulate = _accumulator(options)
     result = []
     for hashed in order:
         key, members = groups[hashed]
-        accumulate = mongomock_aggregate._accumulate_group
-        accumulated: Document = accumulate(options, members)  # type: ignore[no-untyped-call]
+        accumulated = accumulate(members)
         accumulated["_id"] = key
+        result.append(accumulated)
+    return result
+
+
+def _bucket(documents: list[Document], database: Any, options: dict[str, Any]) -> list[Document]:
+    # mongomock's _handle_bucket_stage, with compiled groupBy and output, and
+    # grouping by hashing: its sort is stable and groups equal bucket ids, so the
+    # distinct ids in order, each with its members in input order, is the same.
+    unknown_options = set(options) - {"groupBy", "boundaries", "output", "default"}
+    if unknown_options:
+        raise OperationFailure(f"Unrecognized option to $bucket: {unknown_options.pop()}.")
+    if "groupBy" not in options or "boundaries" not in options:
+        raise OperationFailure("$bucket requires 'groupBy' and 'boundaries' to be specified.")
+    boundaries = options["boundaries"]
+    if not isinstance(boundaries, list):
+        raise OperationFailure(
+            f"The $bucket 'boundaries' field must be an array, but found type: {type(boundaries)}"
+        )
+    if len(boundaries) < 2:
+        raise OperationFailure(
+            "The $bucket 'boundaries' field must have at least 2 values, but "
+            f"found {len(boundaries)} value(s)."
+        )
+    if sorted(boundaries) != boundaries:
+        raise OperationFailure(
+            "The 'boundaries' option to $bucket must be sorted in ascending order"
+        )
+    group_by = compile_expression(options["groupBy"])
+    accumulate = _accumulator(options.get("output", {"count": {"$sum": 1}}))
+    default_value = options.get("default")
+    try:
+        is_default_last = default_value >= boundaries[-1]
+    except TypeError:
+        is_default_last = True
+
+    def default_bucket() -> tuple[bool, Any]:
+        try:
+            return (is_default_last, options["default"])
+        except KeyError as err:
+            raise OperationFailure(
+                "$bucket could not find a matching branch for "
+                "an input, and no default was specified."
+            ) from err
+
+    last = len(boundaries)
+    keyed: list[tuple[tuple[bool, Any], Document]] = []
+    for document in documents:
+        try:
+            value = group_by(document)
+        except KeyError:
+            keyed.append((default_bucket(), document))
+            continue
+        index = bisect.bisect_right(boundaries, value)
+        if index and index < last:
+            keyed.append(((False, boundaries[index - 1]), document))
+        else:
+            keyed.append((default_bucket(), document))
+
+    groups: dict[tuple[bool, Any], tuple[tuple[bool, Any], list[Document]]] = {}
+    try:
+        for bucket_key, document in keyed:
+            group = groups.get(bucket_key)
+            if group is None:
+                groups[bucket_key] = (bucket_key, [document])
+            else:
+                group[1].append(document)
+    except TypeError:  # an unhashable default: mongomock's own sort and groupby
+        ordered = sorted(keyed, key=lambda pair: pair[0])
+        buckets = [
+            (bucket_key, [document for _, document in group])
+            for bucket_key, group in itertools.groupby(ordered, lambda pair: pair[0])
+        ]
+    else:
+        buckets = [groups[bucket_key] for bucket_key in sorted(groups)]
+
+    result = []
+    for (_, bucket_id), members in buckets:
+        accumulated = accumulate(members)
+        accumulated["_id"] = bucket_id
         result.append(accumulated)
     return result
 
@@ -82,6 +235,7 @@ def _facet(documents: list[Document], database: Any, options: dict[str, Any]) ->
 _STAGES: dict[str, Stage | None] = {
     **mongomock_aggregate._PIPELINE_HANDLERS,
     "$group": _group,
+    "$bucket": _bucket,
     "$facet": _facet,
 }
 
