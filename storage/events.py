@@ -6,9 +6,11 @@ Rules are METRICS.md "Events" and "Idempotency". Every rejection is a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
+import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -170,13 +172,21 @@ def _digest(*parts: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+@functools.lru_cache(maxsize=4)
+def _receive_time(now: datetime) -> tuple[datetime, str]:
+    """The stored form and the ISO text of a request's receive time.
+
+    One request stores up to 100 events received at the same instant.
+    """
+    return to_naive_utc(now), now.isoformat()
+
+
 def live_document(
     item: EventInput, *, tenant: str, user_id: str | None, now: datetime, prefix: str = ""
 ) -> EventDocument:
     """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token."""
-    doc = _document(
-        item, tenant=tenant, created_at=to_naive_utc(now), user_id=user_id, prefix=prefix
-    )
+    created_at, received = _receive_time(now)
+    doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
     key = _text(item.idempotency_key, f"{prefix}idempotencyKey")
     if key:
         doc["dedupeKey"] = f"live:{key}"
@@ -184,8 +194,10 @@ def live_document(
         # METRICS.md: derived from session, type, slug and the full receive
         # time; the random part makes "never deduplicated" hold even for
         # identical items of one batch received in the same microsecond.
-        parts = (doc["sessionId"], doc["eventType"], doc["productSlug"] or "", now.isoformat())
-        digest = hashlib.blake2b("\x1f".join((*parts, uuid.uuid4().hex)).encode(), digest_size=16)
+        parts = (doc["sessionId"], doc["eventType"], doc["productSlug"] or "", received)
+        digest = hashlib.blake2b(
+            "\x1f".join((*parts, os.urandom(16).hex())).encode(), digest_size=16
+        )
         doc["dedupeKey"] = "auto:" + digest.hexdigest()
     return doc
 
