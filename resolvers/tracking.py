@@ -10,7 +10,7 @@ from strawberry.types import Info
 from core.errors import BadUserInput
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
-from schema.inputs import ImportEventInput, to_event
+from schema.inputs import ImportEventInput, input_fields
 from schema.types import ImportResult, TrackEventResult
 from storage import events
 from storage.documents import EventDocument
@@ -89,7 +89,7 @@ async def import_events(
     # Validate everything before writing anything: one bad item rejects the call.
     docs = [
         events.import_document(
-            to_event(item),
+            EventInput(**input_fields(item)),
             tenant=tenant,
             now=context.now,
             retention_days=context.settings.event_retention_days,

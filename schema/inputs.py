@@ -9,8 +9,6 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from storage.events import EventInput
-
 
 @strawberry.input(description="A shopper action sent by a storefront (public).")
 class TrackEventInput:
@@ -70,9 +68,3 @@ class ImportEventInput:
 def input_fields(item: TrackEventInput | ImportEventInput) -> dict[str, Any]:
     """The input's values keyed by Python field name."""
     return {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
-
-
-def to_event(item: TrackEventInput | ImportEventInput) -> EventInput:
-    """The storage-side input: the GraphQL inputs name their fields as ``EventInput`` does."""
-    names = {field.name for field in dataclasses.fields(EventInput)}
-    return EventInput(**{k: v for k, v in input_fields(item).items() if k in names})
