@@ -3,68 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 import pytest
 
 from storage.embedded import EmbeddedDatabase
+from tests.live_server import Server
 
-ROOT = Path(__file__).resolve().parents[1]
 TRACK = "mutation($input: TrackEventInput!) { trackEvent(input: $input) { status sessionId } }"
 
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-class Server:
-    def __init__(self, data_dir: Path) -> None:
-        self.port = free_port()
-        env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URL", "JWT_SECRET")}
-        env.update(DATA_DIR=str(data_dir), PORT=str(self.port), EMBEDDED_FSYNC_SECONDS="1")
-        self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.banner: list[str] = []
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None:
-                self.kill()
-                raise AssertionError(f"server exited: {self.output}")
-            time.sleep(0.1)
-        self.kill()
-        raise AssertionError(f"server did not become healthy: {self.output}")
-
-    def kill(self) -> None:
-        """SIGKILL: what a crash does. Collects what the server printed."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=10)
-        assert self.process.stdout is not None
-        self.output = self.process.stdout.read()
-        self.process.stdout.close()
 
 
 @pytest.fixture
