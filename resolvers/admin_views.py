@@ -9,14 +9,14 @@ from strawberry.types import Info
 from core.clock import parse_zone
 from core.errors import BadUserInput
 from core.vocabulary import CountMode
+from metrics import alerts as alert_rules
+from metrics import funnel as funnel_metrics
+from metrics import rfm as rfm_metrics
+from metrics.dashboard import DashboardReport
+from metrics.ingest import validate_tenant
+from metrics.windows import funnel_window
 from schema.context import Context
 from schema.types import Alert, DashboardStats, Funnel, Rfm
-from storage import alerts as alert_rules
-from storage import funnel as funnel_metrics
-from storage import rfm as rfm_metrics
-from storage.dashboard import DashboardReport
-from storage.events import validate_tenant
-from storage.windows import funnel_window
 
 LANGUAGES = ("en", "es")
 

@@ -8,13 +8,13 @@ from typing import Any
 from strawberry.types import Info
 
 from core.errors import BadUserInput
+from metrics import ingest as events
+from metrics.ingest import EventInput
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
 from schema.inputs import ImportEventInput, input_fields
 from schema.types import ImportResult, TrackEventResult
-from storage import events
 from storage.documents import EventDocument
-from storage.events import EventInput
 
 
 def _live_document(

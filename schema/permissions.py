@@ -10,8 +10,8 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from core.errors import Forbidden
+from metrics.ingest import validate_tenant
 from schema.context import Context
-from storage.events import validate_tenant
 
 
 @strawberry.schema_directive(

@@ -13,7 +13,7 @@ from datetime import date, datetime
 import strawberry
 
 from core.vocabulary import AlertType, CountMode, RfmSegment, Severity, TrackStatus
-from storage.dashboard import DashboardReport
+from metrics.dashboard import DashboardReport
 
 CountModeEnum = strawberry.enum(
     CountMode, description="TOTAL counts every event; UNIQUE counts distinct sessions."

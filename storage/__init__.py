@@ -1,4 +1,5 @@
-"""Persistence and metrics: every driver call, pipeline and number lives here.
+"""The storage seam: the ``Database`` interface, its MongoDB and embedded implementations,
+stored document shapes, index specs and the client factory.
 
-No strawberry here; ``schema`` and ``resolvers`` call in, never the other way.
+Every driver call lives here. Nothing here imports strawberry or ``metrics``.
 """

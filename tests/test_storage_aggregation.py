@@ -10,9 +10,9 @@ import pytest
 from mongomock import aggregate as mongomock_aggregate
 
 from core.vocabulary import EventType
-from storage.aggregation import run_pipeline
-from storage.dashboard_pipelines import TIME_KEY, keyed_text
-from storage.expressions import compile_expression
+from metrics.dashboard_pipelines import TIME_KEY, keyed_text
+from storage.embedded.aggregation import run_pipeline
+from storage.embedded.expressions import compile_expression
 
 DOCS: list[dict[str, Any]] = [
     {"t": "b", "s": "x", "n": 1, "flag": True, "d": {"a": 1}, "at": datetime(2026, 1, 2)},

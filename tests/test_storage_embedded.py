@@ -9,8 +9,8 @@ import pytest
 
 from core.errors import ConfigError
 from core.vocabulary import TrackStatus
-from storage.embedded import JOURNAL, EmbeddedDatabase
-from storage.events import EventInput, live_document, track_events
+from metrics.ingest import EventInput, live_document, track_events
+from storage.embedded.store import JOURNAL, EmbeddedDatabase
 from tests.conftest import event, store
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)

@@ -17,9 +17,9 @@ import pytest
 from mongomock_motor import AsyncMongoMockClient
 
 from core.vocabulary import TrackStatus
+from metrics.ingest import EventInput, live_document, track_events
 from storage.database import MongoDatabase
 from storage.documents import EVENTS
-from storage.events import EventInput, live_document, track_events
 from storage.indexes import event_indexes
 from tests.conftest import event
 

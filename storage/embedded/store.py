@@ -3,7 +3,7 @@
 Used when ``MONGODB_URL`` is unset. Documents live in a mongomock-motor
 collection; this module adds what mongomock lacks for a real service:
 
-* durability: every write goes to ``storage.journal`` before it is acknowledged;
+* durability: every write goes to ``storage.embedded.journal`` before it is acknowledged;
 * the documents live in the mongomock-motor collection's store as the very
   objects the indexes below point to: one copy in memory, and no per-insert
   BSON check and deep copy (ingest validated them; the journal encodes BSON);
@@ -13,7 +13,7 @@ collection; this module adds what mongomock lacks for a real service:
   on every ``aggregate``, so cost would grow with all stored events; instead a
   pipeline whose first stage matches ``tenantId`` (and optionally a
   ``createdAt`` range and ``eventType``) is fed only the documents in that range,
-  and mongomock's own stages run the rest (``storage.aggregation``, with a
+  and mongomock's own stages run the rest (``storage.embedded.aggregation``, with a
   hash-based ``$group``), so a pipeline means the same here and on MongoDB.
   Other pipelines fall back to the collection.
 * retention: a periodic purge plays the role of MongoDB's TTL index.
@@ -45,11 +45,11 @@ from mongomock_motor import AsyncMongoMockClient
 
 from core.clock import to_naive_utc, utcnow
 from core.errors import ConfigError
-from storage.aggregation import run_pipeline
 from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument
+from storage.embedded.aggregation import run_pipeline
+from storage.embedded.journal import Journal, read_records, write_snapshot
 from storage.indexes import IndexSpec
-from storage.journal import Journal, read_records, write_snapshot
 
 log = logging.getLogger(__name__)
 

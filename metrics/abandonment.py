@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.vocabulary import EventType
+from metrics.rounding import percent
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
-from storage.rounding import percent
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,7 @@ only the distinct keys, then uses mongomock's own accumulators, so the output
 is the same as mongomock's. Tests run pipelines through both and compare.
 
 Both stages evaluate their expressions (keys, ``groupBy``, accumulated values)
-with closures from :mod:`storage.expressions`, compiled once per stage, which
+with closures from :mod:`storage.embedded.expressions`, compiled once per stage, which
 give what mongomock's per-document expression parser gives. Every other stage is
 mongomock's.
 """
@@ -24,7 +24,7 @@ from mongomock import OperationFailure
 from mongomock import aggregate as mongomock_aggregate
 from mongomock import filtering as mongomock_filtering
 
-from storage.expressions import Compiled, compile_expression, is_literal
+from storage.embedded.expressions import Compiled, compile_expression, is_literal
 
 Document = dict[str, Any]
 Stage = Callable[[list[Document], Any, Any], list[Document]]

@@ -12,11 +12,11 @@ from typing import Any
 import mongomock
 
 from core.vocabulary import AlertType, Severity
-from storage import alert_rules
-from storage.alerts import AlertResult, alerts
+from metrics import alert_rules
+from metrics.alerts import AlertResult, alerts
+from metrics.windows import rolling
 from storage.documents import EVENTS, EventDocument
 from storage.embedded import EmbeddedDatabase
-from storage.windows import rolling
 from tests.conftest import NOW, event, store
 
 HOUR, SECOND = timedelta(hours=1), timedelta(seconds=1)

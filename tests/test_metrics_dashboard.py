@@ -1,4 +1,4 @@
-"""storage.dashboard: DashboardReport's figures on small hand-counted stores.
+"""metrics.dashboard: DashboardReport's figures on small hand-counted stores.
 
 Rounding, tie-breaks and limits, null slugs, product names, traffic sources,
 the WhatsApp list, retention, and the once-per-pass memo. NOW is Monday
@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from core.vocabulary import CountMode
-from storage.dashboard import DashboardReport
-from storage.dashboard_figures import (
+from metrics.dashboard import DashboardReport
+from metrics.dashboard_figures import (
     ConversionRates,
     ProductCount,
     ProductPerformance,

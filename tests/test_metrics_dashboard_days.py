@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from core.vocabulary import CountMode
-from storage.dashboard import DashboardReport
-from storage.dashboard_figures import DayCount, ErrorsTimelineDay, EventsTimelineDay
+from metrics.dashboard import DashboardReport
+from metrics.dashboard_figures import DayCount, ErrorsTimelineDay, EventsTimelineDay
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, event, store
 

@@ -1,4 +1,4 @@
-"""storage.dashboard_pipelines as data, and each pipeline run two ways.
+"""metrics.dashboard_pipelines as data, and each pipeline run two ways.
 
 The embedded store runs a pipeline's first ``$match`` from its own index and
 the rest with mongomock's stages; the last test checks that this gives exactly
@@ -16,8 +16,8 @@ import mongomock
 import pytest
 
 from core.vocabulary import ERROR_EVENT_TYPES, EventType
-from storage.abandonment import abandonment_pipeline
-from storage.dashboard_pipelines import (
+from metrics.abandonment import abandonment_pipeline
+from metrics.dashboard_pipelines import (
     TIMELINE_TYPES,
     day_boundaries,
     products_pipeline,
@@ -27,10 +27,10 @@ from storage.dashboard_pipelines import (
     type_day_counts_pipeline,
     whatsapp_pipeline,
 )
+from metrics.windows import DayWindow, dashboard_window
 from storage.database import Pipeline
 from storage.documents import EVENTS, EventDocument
 from storage.embedded import EmbeddedDatabase
-from storage.windows import DayWindow, dashboard_window
 from tests.conftest import NOW, event, store
 
 UTC_WEEK = dashboard_window(NOW, ZoneInfo("UTC"))

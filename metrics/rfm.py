@@ -1,6 +1,6 @@
 """RFM segments of logged-in customers (METRICS.md, rfm).
 
-The database groups purchases per buyer (``storage.customers.buyers``, one
+The database groups purchases per buyer (``metrics.customers.buyers``, one
 pipeline); this module turns each buyer into recency, frequency, monetary and a
 segment. Segment rules, first match wins:
 
@@ -21,9 +21,9 @@ from datetime import datetime, timedelta
 
 from core.clock import to_aware_utc, to_naive_utc
 from core.vocabulary import RfmSegment
-from storage.customers import Buyer, buyers, retention_window
+from metrics.customers import Buyer, buyers, retention_window
+from metrics.rounding import money
 from storage.database import Database
-from storage.rounding import money
 
 VIP_MAX_RECENCY = 7
 VIP_MIN_FREQUENCY = 2

@@ -1,13 +1,13 @@
-"""storage.abandonment: identifiers that began checkout and did not buy, hand-counted."""
+"""metrics.abandonment: identifiers that began checkout and did not buy, hand-counted."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from core.vocabulary import EventType
-from storage.abandonment import Abandonment, abandonment, abandonment_pipeline
+from metrics.abandonment import Abandonment, abandonment, abandonment_pipeline
+from metrics.windows import rolling
 from storage.embedded import EmbeddedDatabase
-from storage.windows import rolling
 from tests.conftest import NOW, event, store
 
 CHECKOUT, PURCHASE = EventType.BEGIN_CHECKOUT, EventType.PURCHASE

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from core.vocabulary import RfmSegment
+from metrics.rfm import RfmCustomer, RfmResult, rfm, segment
 from storage.embedded import EmbeddedDatabase
-from storage.rfm import RfmCustomer, RfmResult, rfm, segment
 from tests.conftest import NOW, event, store
 
 DAY, SECOND = timedelta(days=1), timedelta(seconds=1)

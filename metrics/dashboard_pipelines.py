@@ -7,7 +7,7 @@ index and the embedded store from its own time index. No later ``$match``
 (mongomock sorts group keys with a slow comparator, slower still for documents).
 
 Days are calendar days of the query's zone, as UTC instants computed in Python
-(``storage.windows``): mongomock has neither ``$dateTrunc`` nor ``timezone`` in
+(``metrics.windows``): mongomock has neither ``$dateTrunc`` nor ``timezone`` in
 ``$dateToString``, so days are found by ``$bucket`` over those instants.
 """
 
@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.windows import DayWindow
 from storage.database import Pipeline
-from storage.windows import DayWindow
 
 TIMELINE_TYPES: tuple[EventType, ...] = (
     EventType.PRODUCT_VIEW,

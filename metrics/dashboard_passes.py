@@ -2,7 +2,7 @@
 
 A pass returns a small frozen dataclass of what its pipeline counted, with
 every day of the window present (zero-filled) and nothing rounded yet;
-``storage.dashboard`` turns passes into the figures of METRICS.md. Each pass
+``metrics.dashboard`` turns passes into the figures of METRICS.md. Each pass
 reads only grouped rows: per day, per type and slug, per source, or totals.
 """
 
@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import DIRECT_SOURCE, EventType
-from storage import dashboard_pipelines as pipelines
+from metrics import dashboard_pipelines as pipelines
+from metrics.windows import DayWindow
 from storage.database import Database
 from storage.documents import EVENTS
-from storage.windows import DayWindow
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,7 +1,7 @@
 """Alert rules (METRICS.md, alerts): rolling windows before the request time.
 
-Each rule is one database pass (``storage.alert_rules`` builds the pipelines,
-``storage.abandonment`` the checkout one); the passes are independent, so they
+Each rule is one database pass (``metrics.alert_rules`` builds the pipelines,
+``metrics.abandonment`` the checkout one); the passes are independent, so they
 run concurrently. Rules are reported in METRICS.md order; when none fires the
 answer is a single ALL_CLEAR. Messages come in English and Spanish.
 """
@@ -14,10 +14,10 @@ from datetime import datetime
 
 from core.clock import to_aware_utc
 from core.vocabulary import AlertType, Severity
-from storage import alert_rules as rules
-from storage.abandonment import Abandonment, abandonment
+from metrics import alert_rules as rules
+from metrics.abandonment import Abandonment, abandonment
+from metrics.windows import rolling
 from storage.database import Database
-from storage.windows import rolling
 
 MESSAGES: dict[str, dict[AlertType, str]] = {
     "en": {

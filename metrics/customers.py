@@ -12,9 +12,9 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.windows import RETENTION_DAYS, Rolling, rolling
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
-from storage.windows import RETENTION_DAYS, Rolling, rolling
 
 HOURS_PER_DAY = 24
 

@@ -2,7 +2,7 @@
 
 Plain frozen dataclasses whose attribute names are those of the GraphQL types
 in ``schema.types``, so resolvers return them as they are. Counts are ints;
-percentages and averages are already rounded (``storage.rounding``).
+percentages and averages are already rounded (``metrics.rounding``).
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The database passes of the alert rules (METRICS.md, alerts), one per rule.
 
-HIGH_ABANDONMENT reads ``storage.abandonment``; the other four rules are here:
+HIGH_ABANDONMENT reads ``metrics.abandonment``; the other four rules are here:
 a pipeline builder and the function that runs it and returns the rule's figure.
-``storage.alerts`` decides which rules fire and words the alerts. Windows are
+``metrics.alerts`` decides which rules fire and words the alerts. Windows are
 rolling hours before the request, UTC instants, start inclusive, end exclusive.
 """
 
@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.vocabulary import EventType
+from metrics.windows import Rolling, rolling
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
-from storage.windows import Rolling, rolling
 
 ABANDONMENT_HOURS = 24
 MIN_ABANDONMENT_CHECKOUTS = 3

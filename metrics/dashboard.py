@@ -16,12 +16,12 @@ errors         errorCounts, errorsTimeline
 products       topViewedProducts, productPerformance
 sessions       sessionStats, trafficSources, eventCounts and conversionRates in UNIQUE
 whatsapp       whatsappSessions, whatsappPurchases, whatsappSessionsList
-abandonment    abandonmentRate (``storage.abandonment``)
-retention      retentionMetrics (``storage.customers``, 90 × 24 h window)
+abandonment    abandonmentRate (``metrics.abandonment``)
+retention      retentionMetrics (``metrics.customers``, 90 × 24 h window)
 =============  =====================================================================
 
 Window: 00:00 of (today − 6 days) in the query's zone to the request time
-(``storage.windows.dashboard_window``). Days are calendar days of that zone.
+(``metrics.windows.dashboard_window``). Days are calendar days of that zone.
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from core.vocabulary import ERROR_EVENT_TYPES, CountMode, EventType
-from storage import customers
-from storage import dashboard_passes as passes
-from storage.abandonment import Abandonment, abandonment
-from storage.dashboard_figures import (
+from metrics import customers
+from metrics import dashboard_passes as passes
+from metrics.abandonment import Abandonment, abandonment
+from metrics.dashboard_figures import (
     ConversionRates,
     DayCount,
     ErrorCounts,
@@ -49,10 +49,10 @@ from storage.dashboard_figures import (
     SessionStats,
     TrafficSource,
 )
-from storage.dashboard_pipelines import FUNNEL_COUNT_TYPES, TIMELINE_TYPES, TOP_PRODUCTS
+from metrics.dashboard_pipelines import FUNNEL_COUNT_TYPES, TIMELINE_TYPES, TOP_PRODUCTS
+from metrics.rounding import average, money, percent, ratio
+from metrics.windows import RETENTION_DAYS, DayWindow, dashboard_window
 from storage.database import Database
-from storage.rounding import average, money, percent, ratio
-from storage.windows import RETENTION_DAYS, DayWindow, dashboard_window
 
 T = TypeVar("T")
 PERFORMANCE_ROWS = 10

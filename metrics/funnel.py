@@ -11,9 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import DIRECT_SOURCE, FUNNEL_STEPS
+from metrics.windows import DayWindow
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
-from storage.windows import DayWindow
 
 # Joins the event type and the session id into one string group key. Event
 # types never contain it (EVENT_TYPE_PATTERN), so the pair is unambiguous.
@@ -75,7 +75,7 @@ async def funnel(
     purchase; each count (sessions) is the number of distinct ``sessionId``s
     with at least one event of that type, independently of the other steps.
     The window runs from 00:00 of the start day to 24:00 of the end day in the
-    query's zone (``storage.windows.funnel_window``). With ``source`` only
+    query's zone (``metrics.windows.funnel_window``). With ``source`` only
     events from that source count; ``direct`` matches events without one.
     """
     rows = await database.run_pipeline(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from storage.customers import Buyer, buyers, buyers_pipeline, retention_window
+from metrics.customers import Buyer, buyers, buyers_pipeline, retention_window
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, event, store
 

@@ -8,10 +8,10 @@ from zoneinfo import ZoneInfo
 
 import mongomock
 
+from metrics.funnel import FunnelResult, FunnelStep, funnel, funnel_pipeline
+from metrics.windows import funnel_window
 from storage.documents import EVENTS, EventDocument
 from storage.embedded import EmbeddedDatabase
-from storage.funnel import FunnelResult, FunnelStep, funnel, funnel_pipeline
-from storage.windows import funnel_window
 from tests.conftest import NOW, event, store
 
 UTC_ZONE = ZoneInfo("UTC")

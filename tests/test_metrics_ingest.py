@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from core.errors import BadUserInput
-from storage.events import EventInput, import_document, live_document, validate_tenant
+from metrics.ingest import EventInput, import_document, live_document, validate_tenant
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
