@@ -1,7 +1,7 @@
 """The figures ``dashboardStats`` answers with (METRICS.md, dashboardStats).
 
 Plain frozen dataclasses whose attribute names are those of the GraphQL types
-in ``schema.types``, so resolvers return them as they are. Counts are ints;
+in ``schema.types``; ``schema.figures`` copies them into those types. Counts are ints;
 percentages and averages are already rounded (``metrics.rounding``).
 """
 

@@ -16,6 +16,7 @@ from metrics.dashboard import DashboardReport
 from metrics.ingest import validate_tenant
 from metrics.windows import funnel_window
 from schema.context import Context
+from schema.figures import as_type
 from schema.types import Alert, DashboardStats, Funnel, Rfm
 
 LANGUAGES = ("en", "es")
@@ -45,22 +46,25 @@ async def funnel(
 ) -> Funnel:
     context = info.context
     window = funnel_window(start, end, context.now, parse_zone(timezone))
-    return await funnel_metrics.funnel(  # type: ignore[return-value]
+    result = await funnel_metrics.funnel(
         context.database, tenant=validate_tenant(tenant_id), window=window, source=source
     )
+    return as_type(Funnel, result)
 
 
 async def rfm(info: Info[Context, None], tenant_id: str | None) -> Rfm:
     context = info.context
-    return await rfm_metrics.rfm(  # type: ignore[return-value]
+    result = await rfm_metrics.rfm(
         context.database, tenant=validate_tenant(tenant_id), now=context.now
     )
+    return as_type(Rfm, result)
 
 
 async def alerts(info: Info[Context, None], tenant_id: str | None, lang: str) -> list[Alert]:
     if lang not in LANGUAGES:
         raise BadUserInput("lang must be 'en' or 'es'", field="lang")
     context = info.context
-    return await alert_rules.alerts(  # type: ignore[return-value]
+    found = await alert_rules.alerts(
         context.database, tenant=validate_tenant(tenant_id), now=context.now, lang=lang
     )
+    return [as_type(Alert, alert) for alert in found]

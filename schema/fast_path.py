@@ -16,6 +16,7 @@ from typing import Any
 
 import strawberry
 from graphql import GraphQLList, GraphQLObjectType, GraphQLResolveInfo, get_nullable_type
+from strawberry.types.base import get_object_definition
 
 Handler = Callable[[Any, Any], Awaitable[Any]]
 
@@ -32,7 +33,7 @@ def serve_with_coerced_arguments(
     The field has one argument, an ``input_type`` or a list of them; ``value`` is
     that argument as a mapping (or list of mappings) keyed by Python field names.
     """
-    definition = input_type.__strawberry_definition__  # type: ignore[attr-defined]
+    definition = get_object_definition(input_type, strict=True)
     python_names = {
         schema.config.name_converter.get_graphql_name(field): field.python_name
         for field in definition.fields

@@ -2,8 +2,8 @@
 
 Admin views resolve lazily: ``DashboardStats`` holds a ``DashboardReport`` and
 each field awaits only the database pass it needs (passes are memoized, so
-fields that share one share it). Result objects from ``storage`` are returned
-as they are: they carry the same attribute names as these types.
+fields that share one share it). The metrics layer's result dataclasses carry
+the same field names as these types and are copied in by ``schema.figures``.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import strawberry
 
 from core.vocabulary import AlertType, CountMode, RfmSegment, Severity, TrackStatus
 from metrics.dashboard import DashboardReport
+from schema.figures import as_type
 
 CountModeEnum = strawberry.enum(
     CountMode, description="TOTAL counts every event; UNIQUE counts distinct sessions."
@@ -184,22 +185,22 @@ class DashboardStats:
 
     @strawberry.field(description="Top 5 slugs by Σ quantity over purchase events.")
     async def top_products(self) -> list[ProductCount]:
-        return await self.report.top_products()  # type: ignore[return-value]
+        return [as_type(ProductCount, item) for item in await self.report.top_products()]
 
     @strawberry.field(
         description="Top 5 slugs by product_view events (TOTAL) or distinct viewing "
         "sessions (UNIQUE)."
     )
     async def top_viewed_products(self) -> list[ProductCount]:
-        return await self.report.top_viewed_products()  # type: ignore[return-value]
+        return [as_type(ProductCount, item) for item in await self.report.top_viewed_products()]
 
     @strawberry.field(description="Purchase events per day, 7 days oldest first, zero-filled.")
     async def sales_by_day(self) -> list[DayCount]:
-        return await self.report.sales_by_day()  # type: ignore[return-value]
+        return [as_type(DayCount, item) for item in await self.report.sales_by_day()]
 
     @strawberry.field(description="Funnel and checkout event counts per day, 7 days.")
     async def events_timeline(self) -> list[EventsTimelineDay]:
-        return await self.report.events_timeline()  # type: ignore[return-value]
+        return [as_type(EventsTimelineDay, item) for item in await self.report.events_timeline()]
 
     @strawberry.field(
         description="% of identifiers (userId, else sessionId) with a begin_checkout and no "
@@ -210,11 +211,11 @@ class DashboardStats:
 
     @strawberry.field(description="Funnel counts: events (TOTAL) or distinct sessions (UNIQUE).")
     async def event_counts(self) -> EventCounts:
-        return await self.report.event_counts()  # type: ignore[return-value]
+        return as_type(EventCounts, await self.report.event_counts())
 
     @strawberry.field(description="Step conversion percentages from eventCounts.")
     async def conversion_rates(self) -> ConversionRates:
-        return await self.report.conversion_rates()  # type: ignore[return-value]
+        return as_type(ConversionRates, await self.report.conversion_rates())
 
     @strawberry.field(description="checkout_started events.")
     async def checkout_started_count(self) -> int:
@@ -238,27 +239,29 @@ class DashboardStats:
 
     @strawberry.field(description="Counts of the four error event types.")
     async def error_counts(self) -> ErrorCounts:
-        return await self.report.error_counts()  # type: ignore[return-value]
+        return as_type(ErrorCounts, await self.report.error_counts())
 
     @strawberry.field(description="The four error counts per day, 7 days.")
     async def errors_timeline(self) -> list[ErrorsTimelineDay]:
-        return await self.report.errors_timeline()  # type: ignore[return-value]
+        return [as_type(ErrorsTimelineDay, item) for item in await self.report.errors_timeline()]
 
     @strawberry.field(description="Up to 10 products by views, with cart and purchase figures.")
     async def product_performance(self) -> list[ProductPerformance]:
-        return await self.report.product_performance()  # type: ignore[return-value]
+        return [
+            as_type(ProductPerformance, item) for item in await self.report.product_performance()
+        ]
 
     @strawberry.field(description="Distinct sessions, events per session, sessions buying.")
     async def session_stats(self) -> SessionStats:
-        return await self.report.session_stats()  # type: ignore[return-value]
+        return as_type(SessionStats, await self.report.session_stats())
 
     @strawberry.field(description="Repeat buying over the last 90 days.")
     async def retention_metrics(self) -> RetentionMetrics:
-        return await self.report.retention_metrics()  # type: ignore[return-value]
+        return as_type(RetentionMetrics, await self.report.retention_metrics())
 
     @strawberry.field(description="Sessions per traffic source, most first.")
     async def traffic_sources(self) -> list[TrafficSource]:
-        return await self.report.traffic_sources()  # type: ignore[return-value]
+        return [as_type(TrafficSource, item) for item in await self.report.traffic_sources()]
 
     @strawberry.field(description="Distinct sessions with a whatsapp_cart_click.")
     async def whatsapp_sessions(self) -> int:
