@@ -1,4 +1,4 @@
-"""The database passes of the alert rules (METRICS.md, alerts), one per rule.
+"""The database passes of the alert rules (docs/metrics.md, alerts), one per rule.
 
 HIGH_ABANDONMENT reads ``metrics.abandonment``; the other four rules are here:
 a pipeline builder and the function that runs it and returns the rule's figure.

@@ -1,8 +1,8 @@
-"""Alert rules (METRICS.md, alerts): rolling windows before the request time.
+"""Alert rules (docs/metrics.md, alerts): rolling windows before the request time.
 
 Each rule is one database pass (``metrics.alert_rules`` builds the pipelines,
 ``metrics.abandonment`` the checkout one); the passes are independent, so they
-run concurrently. Rules are reported in METRICS.md order; when none fires the
+run concurrently. Rules are reported in docs/metrics.md order; when none fires the
 answer is a single ALL_CLEAR. Messages come in English and Spanish.
 """
 

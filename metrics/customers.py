@@ -1,6 +1,6 @@
 """Logged-in buyers of the 90-day window: the input of retentionMetrics and rfm.
 
-METRICS.md, "retentionMetrics" and "rfm": purchases in the 90 × 24 hours before
+docs/metrics.md, "retentionMetrics" and "rfm": purchases in the 90 × 24 hours before
 the request with a non-null ``userId``, grouped by ``userId``. One pipeline
 returns one document per buyer; nothing else leaves the database.
 """

@@ -1,4 +1,4 @@
-"""dashboardStats: the week's KPIs (METRICS.md, dashboardStats).
+"""dashboardStats: the week's KPIs (docs/metrics.md, dashboardStats).
 
 ``DashboardReport`` answers one request lazily: each method awaits only the
 database pass(es) its figure needs, and each pass runs at most once per

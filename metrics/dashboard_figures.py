@@ -1,4 +1,4 @@
-"""The figures ``dashboardStats`` answers with (METRICS.md, dashboardStats).
+"""The figures ``dashboardStats`` answers with (docs/metrics.md, dashboardStats).
 
 Plain frozen dataclasses whose attribute names are those of the GraphQL types
 in ``schema.types``; ``schema.figures`` copies them into those types. Counts are ints;

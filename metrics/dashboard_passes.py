@@ -2,7 +2,7 @@
 
 A pass returns a small frozen dataclass of what its pipeline counted, with
 every day of the window present (zero-filled) and nothing rounded yet;
-``metrics.dashboard`` turns passes into the figures of METRICS.md. Each pass
+``metrics.dashboard`` turns passes into the figures of docs/metrics.md. Each pass
 reads only grouped rows: per day, per type and slug, per source, or totals.
 """
 

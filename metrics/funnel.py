@@ -1,4 +1,4 @@
-"""The conversion funnel (METRICS.md, funnel).
+"""The conversion funnel (docs/metrics.md, funnel).
 
 Five steps, each counted on its own: the distinct sessions with at least one
 event of the step's type in the window. One pipeline answers all five.

@@ -1,6 +1,6 @@
 """Ingest: validate tracking and import input, derive stored fields, store with idempotency.
 
-Rules are METRICS.md "Events" and "Idempotency". Every rejection is a
+Rules are docs/metrics.md "Events" and "Idempotency". Every rejection is a
 ``BadUserInput`` that names the offending field.
 """
 
@@ -191,7 +191,7 @@ def live_document(
     if key:
         doc["dedupeKey"] = f"live:{key}"
     else:
-        # METRICS.md: derived from session, type, slug and the full receive
+        # docs/metrics.md: derived from session, type, slug and the full receive
         # time; the random part makes "never deduplicated" hold even for
         # identical items of one batch received in the same microsecond.
         parts = (doc["sessionId"], doc["eventType"], doc["productSlug"] or "", received)

@@ -1,4 +1,4 @@
-"""RFM segments of logged-in customers (METRICS.md, rfm).
+"""RFM segments of logged-in customers (docs/metrics.md, rfm).
 
 The database groups purchases per buyer (``metrics.customers.buyers``, one
 pipeline); this module turns each buyer into recency, frequency, monetary and a

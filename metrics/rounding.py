@@ -1,4 +1,4 @@
-"""METRICS.md "Rounding and empty data": half away from zero; ratio over 0 is 0."""
+"""docs/metrics.md "Rounding and empty data": half away from zero; ratio over 0 is 0."""
 
 from __future__ import annotations
 

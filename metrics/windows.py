@@ -1,4 +1,4 @@
-"""Time windows of METRICS.md "Windows and days", computed once per request.
+"""Time windows of docs/metrics.md "Windows and days", computed once per request.
 
 Day boundaries are computed here, in Python, with ``zoneinfo`` (DST- and
 half-hour-zone-correct), and handed to pipelines as UTC instants: mongomock has

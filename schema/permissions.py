@@ -1,4 +1,4 @@
-"""The ``@admin`` directive and the permission that enforces it (METRICS.md, Access)."""
+"""The ``@admin`` directive and the permission that enforces it (docs/metrics.md, Access)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from schema.context import Context
     locations=[Location.FIELD_DEFINITION],
     name="admin",
     description="Marks a field that needs a bearer JWT with is_admin: true "
-    "(see METRICS.md, Access).",
+    "(see `docs/metrics.md`, Access).",
 )
 class Admin:
     pass

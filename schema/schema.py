@@ -56,7 +56,8 @@ def admin() -> list[FieldExtension]:
 @strawberry.type(description="Admin-only analytics views (bearer JWT with is_admin: true).")
 class Query:
     @strawberry.field(
-        description="This week's KPIs (METRICS.md, dashboardStats).", extensions=admin()
+        description="Admin only. This week's KPIs (`docs/metrics.md`, dashboardStats).",
+        extensions=admin(),
     )
     def dashboard_stats(
         self,
@@ -70,7 +71,8 @@ class Query:
         return admin_views.dashboard_stats(info, mode, tenant_id, timezone)
 
     @strawberry.field(
-        description="Distinct sessions at each funnel step between two dates.", extensions=admin()
+        description="Admin only. Distinct sessions at each funnel step between two dates.",
+        extensions=admin(),
     )
     async def funnel(
         self,
@@ -95,13 +97,15 @@ class Query:
         return await admin_views.funnel(info, start, end, traffic_source, tenant_id, timezone)
 
     @strawberry.field(
-        description="RFM segments of logged-in buyers over the last 90 days.", extensions=admin()
+        description="Admin only. RFM segments of logged-in buyers over the last 90 days.",
+        extensions=admin(),
     )
     async def rfm(self, info: Info[Context, None], tenant_id: TenantArg = None) -> Rfm:
         return await admin_views.rfm(info, tenant_id)
 
     @strawberry.field(
-        description="Anomalies detected now, or a single ALL_CLEAR.", extensions=admin()
+        description="Admin only. Anomalies detected now, or a single ALL_CLEAR.",
+        extensions=admin(),
     )
     async def alerts(
         self,
@@ -145,7 +149,7 @@ class Mutation:
         return await tracking.track_events(info.context, [input_fields(e) for e in events])
 
     @strawberry.mutation(
-        description="Bring up to 1,000 historical events in (admin). All items are validated "
+        description="Admin only. Bring up to 1,000 historical events in. All items are validated "
         "before anything is stored.",
         extensions=admin(),
     )

@@ -1,4 +1,4 @@
-"""GraphQL object types of the contract (``shared/api.graphql``), each field described.
+"""GraphQL object types of the contract (``docs/api.graphql``), each field described.
 
 Admin views resolve lazily: ``DashboardStats`` holds a ``DashboardReport`` and
 each field awaits only the database pass it needs (passes are memoized, so
@@ -154,7 +154,7 @@ class TrafficSource:
 
 @strawberry.type(
     description="This week's KPIs: from 00:00 of today − 6 days in the query's time zone "
-    "to the request time (METRICS.md, dashboardStats)."
+    "to the request time (`docs/metrics.md`, dashboardStats)."
 )
 class DashboardStats:
     report: strawberry.Private[DashboardReport]

@@ -11,7 +11,7 @@ EVENTS = "analytics_events"
 
 
 class EventDocument(TypedDict):
-    """One tracked event in ``analytics_events`` (see METRICS.md, Events).
+    """One tracked event in ``analytics_events`` (see docs/metrics.md, Events).
 
     ``quantity`` and ``orderId`` are derived at ingest from ``metadata`` so that
     pipelines read plain fields. ``source`` is None for direct traffic (an

@@ -1,4 +1,4 @@
-"""alerts(): rules over rolling windows before the request (METRICS.md, alerts).
+"""alerts(): rules over rolling windows before the request (docs/metrics.md, alerts).
 
 Each rule is tested exactly at its threshold (does not fire: the answer is
 ALL_CLEAR) and one step past it (fires: the answer is that one alert).

@@ -1,4 +1,4 @@
-"""Dashboard days are calendar days of the query's zone (METRICS.md, Windows and days).
+"""Dashboard days are calendar days of the query's zone (docs/metrics.md, Windows and days).
 
 Each case stores, at a handful of UTC instants around local midnights, one
 purchase, one product_view and one payment_error, then checks the window and

@@ -1,4 +1,4 @@
-"""funnel(): distinct sessions per step in a calendar-day window (METRICS.md, funnel)."""
+"""funnel(): distinct sessions per step in a calendar-day window (docs/metrics.md, funnel)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""rfm(): recency, frequency, monetary and segment per logged-in buyer (METRICS.md, rfm)."""
+"""rfm(): recency, frequency, monetary and segment per logged-in buyer (docs/metrics.md, rfm)."""
 
 from __future__ import annotations
 

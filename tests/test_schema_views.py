@@ -1,4 +1,4 @@
-"""funnel, rfm and alerts through the GraphQL schema, with variables (METRICS.md)."""
+"""funnel, rfm and alerts through the GraphQL schema, with variables (docs/metrics.md)."""
 
 from __future__ import annotations
 
