@@ -1,4 +1,4 @@
-"""Checkout abandonment (docs/metrics.md, dashboardStats ``abandonmentRate``; alerts HIGH_ABANDONMENT).
+"""Checkout abandonment (docs/metrics.md: dashboardStats ``abandonmentRate``, HIGH_ABANDONMENT).
 
 Counted over *identifiers* (``userId`` if not null, else ``sessionId``), so a
 logged-in shopper who begins checkout on the phone and buys on the laptop is

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.lines import LINE_VALUE
 from metrics.windows import RETENTION_DAYS, Rolling, rolling
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
@@ -52,7 +53,7 @@ def buyers_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
             "_id": "$userId",
             "lastPurchase": {"$max": "$createdAt"},
             "orders": {"$addToSet": {"$ifNull": ["$orderId", "$_id"]}},
-            "monetary": {"$sum": {"$multiply": [{"$ifNull": ["$price", 0]}, "$quantity"]}},
+            "monetary": {"$sum": LINE_VALUE},
         }
     }
     project = {

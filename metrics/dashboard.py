@@ -50,7 +50,7 @@ from metrics.dashboard_figures import (
     TrafficSource,
 )
 from metrics.dashboard_pipelines import FUNNEL_COUNT_TYPES, TIMELINE_TYPES, TOP_PRODUCTS
-from metrics.rounding import average, money, percent, ratio
+from metrics.rounding import average, bounded_count, money, percent, ratio
 from metrics.windows import RETENTION_DAYS, DayWindow, dashboard_window
 from storage.database import Database
 
@@ -164,7 +164,10 @@ class DashboardReport:
     async def top_products(self) -> list[ProductCount]:
         """The 5 slugs with most units (Σ quantity) purchased in the window; ties by slug."""
         sales = await self._sales()
-        return [ProductCount(slug=slug, count=units) for slug, units in sales.units_by_slug]
+        return [
+            ProductCount(slug=slug, count=bounded_count(units))
+            for slug, units in sales.units_by_slug
+        ]
 
     async def sales_by_day(self) -> list[DayCount]:
         """Purchase events per calendar day of the zone: 7 days, oldest first, zero-filled."""
@@ -277,7 +280,7 @@ class DashboardReport:
                 views=p.views,
                 add_to_cart=p.add_to_cart,
                 purchases=p.purchases,
-                purchases_units=p.purchases_units,
+                purchases_units=bounded_count(p.purchases_units),
                 conversion_rate=percent(p.purchases, p.views),
             )
             for p in (await self._products())[:PERFORMANCE_ROWS]

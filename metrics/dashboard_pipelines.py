@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.windows import DayWindow
 from storage.database import Pipeline
 
@@ -51,7 +52,6 @@ TYPE_SECOND_FORMAT = "|%Y-%m-%dT%H:%M:%S"
 TIME_KEY_ORIGIN = datetime(1000, 1, 1)
 TIME_KEY_WIDTH = 14
 TIME_KEY = {"$toString": {"$subtract": ["$createdAt", TIME_KEY_ORIGIN]}}
-LINE_VALUE = {"$multiply": [{"$ifNull": ["$price", 0]}, "$quantity"]}
 
 
 def window_match(tenant: str, window: DayWindow, **more: Any) -> dict[str, Any]:
@@ -118,7 +118,7 @@ def sales_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
         }
     }
     products = [
-        {"$group": {"_id": "$productSlug", "units": {"$sum": "$quantity"}}},
+        {"$group": {"_id": "$productSlug", "units": {"$sum": QUANTITY}}},
         {"$sort": {"units": -1, "_id": 1}},
         {"$limit": TOP_PRODUCTS + 1},
     ]
@@ -157,7 +157,7 @@ def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
         "$group": {
             "_id": {"$concat": ["$eventType", "|", "$productSlug"]},
             "count": counted,
-            "units": {"$sum": "$quantity"},
+            "units": {"$sum": QUANTITY},
             "name": {"$max": keyed_text("productName")},
         }
     }

@@ -26,6 +26,7 @@ from core.vocabulary import (
     TENANT_PATTERN,
     TrackStatus,
 )
+from metrics.lines import MAX_PRICE, MAX_QUANTITY
 from storage.database import Database
 from storage.documents import EventDocument
 
@@ -100,6 +101,9 @@ def _check_metadata_keys(value: Any, field: str, depth: int = 0) -> None:
             _check_metadata_keys(item, field, depth + 1)
     elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
         raise BadUserInput(f"{field} holds an integer beyond 64 bits", field=field)
+    elif isinstance(value, float) and not math.isfinite(value):
+        # JSON has no NaN or Infinity, but Python's parser takes them (and 1e999).
+        raise BadUserInput(f"{field} must not hold NaN or Infinity", field=field)
 
 
 def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str | None]:
@@ -118,8 +122,15 @@ def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str |
         )
     _check_metadata_keys(value, field)
     quantity = value.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise BadUserInput("metadata.quantity must be an integer >= 1", field=f"{field}.quantity")
+    if (
+        isinstance(quantity, bool)
+        or not isinstance(quantity, int)
+        or not 1 <= quantity <= MAX_QUANTITY
+    ):
+        raise BadUserInput(
+            f"metadata.quantity must be an integer from 1 to {MAX_QUANTITY:,}",
+            field=f"{field}.quantity",
+        )
     order_id = value.get("order_id")
     if order_id is not None and (isinstance(order_id, bool) or not isinstance(order_id, str | int)):
         raise BadUserInput(
@@ -131,8 +142,8 @@ def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str |
 def _price(value: float | None, field: str) -> float | None:
     if value is None:
         return None
-    if not math.isfinite(value) or value < 0:
-        raise BadUserInput("price must be a finite number >= 0", field=field)
+    if not math.isfinite(value) or not 0 <= value <= MAX_PRICE:
+        raise BadUserInput(f"price must be a number from 0 to {MAX_PRICE:,}", field=field)
     return float(value)
 
 

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 PERCENT_DIGITS = 1
 MONEY_DIGITS = 2
 AVERAGE_DIGITS = 1
+# Enough digits for any finite double (at most 309 before the point) and the
+# decimals kept: the default context's 28 digits fail on sums past 10^26.
+_EXACT = Context(prec=320)
+# GraphQL's Int is a signed 32-bit integer; a count past it is answered as its largest.
+INT_MAX = 2**31 - 1
 
 
 def round_half_away(value: float, digits: int) -> float:
     """Round to ``digits`` decimals, halves away from zero (Python's round() is banker's)."""
     # str() first: the float's shortest repr is what a person would round by hand.
     quantum = Decimal(1).scaleb(-digits)
-    return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP))
+    return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_EXACT))
 
 
 def ratio(numerator: float, denominator: float) -> float:
@@ -32,3 +37,8 @@ def money(value: float) -> float:
 
 def average(numerator: float, denominator: float) -> float:
     return round_half_away(ratio(numerator, denominator), AVERAGE_DIGITS)
+
+
+def bounded_count(value: int) -> int:
+    """A sum of quantities as the API's Int can carry it: capped at 2,147,483,647."""
+    return min(value, INT_MAX)

@@ -69,12 +69,35 @@ def dashboard_window(now: datetime, zone: ZoneInfo) -> DayWindow:
     return _day_window(today - timedelta(days=DASHBOARD_DAYS - 1), today, zone, now)
 
 
-def funnel_window(start: date | None, end: date | None, now: datetime, zone: ZoneInfo) -> DayWindow:
-    """00:00 of ``start`` to 24:00 of ``end`` in ``zone``; defaults: the 30 days to today."""
-    last = end or to_aware_utc(now).astimezone(zone).date()
+def funnel_window(
+    start: date | None, end: date | None, now: datetime, zone: ZoneInfo, *, retention_days: int
+) -> DayWindow:
+    """00:00 of ``start`` to 24:00 of ``end`` in ``zone``; defaults: the 30 days to today.
+
+    Dates lie within ``retention_days`` of today (either side: no event outside can
+    exist, and far-out dates have no local midnight a datetime can hold), and the
+    range spans at most ``retention_days`` days: what retention keeps.
+    """
+    today = to_aware_utc(now).astimezone(zone).date()
+    earliest, latest = (
+        today - timedelta(days=retention_days),
+        today + timedelta(days=retention_days),
+    )
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not earliest <= day <= latest:
+            raise BadUserInput(
+                f"{name} must be from {earliest} to {latest}: within "
+                f"{retention_days} days of today (EVENT_RETENTION_DAYS)",
+                field=name,
+            )
+    last = end or today
     first = start or last - timedelta(days=FUNNEL_DEFAULT_DAYS - 1)
     if first > last:
         raise BadUserInput("start must not be after end", field="start")
+    if (last - first).days + 1 > retention_days:
+        raise BadUserInput(
+            f"a range spans at most {retention_days} days (EVENT_RETENTION_DAYS)", field="start"
+        )
     return _day_window(first, last, zone, local_midnight(last + timedelta(days=1), zone))
 
 

@@ -45,7 +45,13 @@ async def funnel(
     timezone: str | None,
 ) -> Funnel:
     context = info.context
-    window = funnel_window(start, end, context.now, parse_zone(timezone))
+    window = funnel_window(
+        start,
+        end,
+        context.now,
+        parse_zone(timezone),
+        retention_days=context.settings.event_retention_days,
+    )
     result = await funnel_metrics.funnel(
         context.database, tenant=validate_tenant(tenant_id), window=window, source=source
     )

@@ -58,7 +58,8 @@ def every_pipeline(window: DayWindow) -> dict[str, Pipeline]:
 def test_sales_pipeline() -> None:
     window = dashboard_window(datetime(2026, 6, 3, 7, tzinfo=UTC), ZoneInfo("UTC"))
     days = [datetime(2026, 5, 28) + timedelta(days=n) for n in range(7)]
-    line_value = {"$multiply": [{"$ifNull": ["$price", 0]}, "$quantity"]}
+    quantity = {"$min": [{"$ifNull": ["$quantity", 1]}, 10**6]}
+    line_value = {"$multiply": [{"$min": [{"$ifNull": ["$price", 0]}, 10**12]}, quantity]}
     assert sales_pipeline(tenant="t", window=window) == [
         {
             "$match": {
@@ -79,7 +80,7 @@ def test_sales_pipeline() -> None:
                     }
                 ],
                 "products": [
-                    {"$group": {"_id": "$productSlug", "units": {"$sum": "$quantity"}}},
+                    {"$group": {"_id": "$productSlug", "units": {"$sum": quantity}}},
                     {"$sort": {"units": -1, "_id": 1}},
                     {"$limit": 6},
                 ],

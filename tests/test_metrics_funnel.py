@@ -29,11 +29,11 @@ def utc(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=UTC)  # type: ignore[misc]
 
 
-JUNE_1_TO_10 = funnel_window(date(2026, 6, 1), date(2026, 6, 10), NOW, UTC_ZONE)
+JUNE_1_TO_10 = funnel_window(date(2026, 6, 1), date(2026, 6, 10), NOW, UTC_ZONE, retention_days=365)
 
 
 async def test_empty_store(database: EmbeddedDatabase) -> None:
-    window = funnel_window(None, None, NOW, UTC_ZONE)
+    window = funnel_window(None, None, NOW, UTC_ZONE, retention_days=365)
     assert await funnel(database, tenant="default", window=window, source=None) == FunnelResult(
         steps=steps(0, 0, 0, 0, 0),
         start_date=utc(2026, 5, 17),
@@ -83,7 +83,7 @@ async def test_window_includes_the_whole_end_day(database: EmbeddedDatabase) -> 
 
 async def test_day_edges_in_a_half_hour_zone(database: EmbeddedDatabase) -> None:
     # 2026-06-10 in Kolkata is [2026-06-09 18:30, 2026-06-10 18:30) UTC.
-    window = funnel_window(date(2026, 6, 10), date(2026, 6, 10), NOW, KOLKATA)
+    window = funnel_window(date(2026, 6, 10), date(2026, 6, 10), NOW, KOLKATA, retention_days=365)
     await store(
         database,
         event("add_to_cart", at=utc(2026, 6, 9, 18, 29, 59), session="before"),

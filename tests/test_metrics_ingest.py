@@ -87,6 +87,13 @@ def test_custom_event_types_follow_the_pattern() -> None:
         ({"metadata": {"order_id": {"x": 1}}}, "input.metadata.order_id"),
         ({"metadata": {"big": 2**63}}, "input.metadata"),
         ({"metadata": {"deep": [{"small": -(2**63) - 1}]}}, "input.metadata"),
+        ({"price": 1e12 + 0.01}, "input.price"),
+        ({"price": 1e26}, "input.price"),
+        ({"metadata": {"quantity": 10**6 + 1}}, "input.metadata.quantity"),
+        ({"metadata": {"quantity": 2**31}}, "input.metadata.quantity"),
+        ({"metadata": {"ratio": float("nan")}}, "input.metadata"),
+        ({"metadata": {"deep": {"er": [1, float("inf")]}}}, "input.metadata"),
+        ({"metadata": {"x": float("-inf")}}, "input.metadata"),
     ],
 )
 def test_invalid_fields_are_named(fields: dict[str, Any], field: str) -> None:
@@ -96,6 +103,8 @@ def test_invalid_fields_are_named(fields: dict[str, Any], field: str) -> None:
 def test_limits_are_inclusive() -> None:
     assert live(session_id="x" * 256)["sessionId"] == "x" * 256
     assert live(price=0)["price"] == 0.0
+    assert live(price=10**12)["price"] == 1e12
+    assert live(metadata={"quantity": 10**6})["quantity"] == 1_000_000
     # {"b":"<n x>"} serializes to n + 8 bytes: exactly 4096 is allowed.
     assert live(metadata={"b": "x" * 4088})["metadata"] is not None
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, Run, event, store
 
@@ -130,6 +132,39 @@ async def test_funnel_days_in_kolkata(database: EmbeddedDatabase, run: Run) -> N
 async def test_funnel_start_after_end_is_bad_user_input(run: Run) -> None:
     variables = {"start": "2026-06-11", "end": "2026-06-10"}
     assert await error_codes(run, FUNNEL, variables) == ["BAD_USER_INPUT"]
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"end": "9999-12-31"}, "end"),
+        ({"start": "0001-01-01", "timezone": "Asia/Tokyo"}, "start"),
+        ({"start": "0001-01-01", "end": "0001-01-01", "timezone": "Pacific/Kiritimati"}, "start"),
+        ({"end": "9999-12-31", "timezone": "Pacific/Pago_Pago"}, "end"),
+        # NOW is 2026-06-15; retention (the default) is 365 days either side of today.
+        ({"start": "2025-06-14"}, "start"),
+        ({"end": "2027-06-16"}, "end"),
+        # In range on both ends, but longer than what retention keeps.
+        ({"start": "2025-06-15", "end": "2026-06-15"}, "start"),
+    ],
+)
+async def test_funnel_far_out_dates_and_long_ranges_are_bad_user_input(
+    run: Run, variables: dict[str, str], field: str
+) -> None:
+    result = await run(FUNNEL, variables)
+    assert result.data is None
+    assert [e.extensions for e in result.errors] == [{"code": "BAD_USER_INPUT", "field": field}]
+
+
+async def test_funnel_dates_at_the_retention_edges_answer(run: Run) -> None:
+    # 365 days ending today, and a range reaching 365 days ahead, are both allowed.
+    for variables in (
+        {"start": "2025-06-16", "end": "2026-06-15"},
+        {"start": "2027-06-15", "end": "2027-06-15"},
+        {"start": "2025-06-15", "end": "2025-06-15"},
+    ):
+        result = await run(FUNNEL, variables)
+        assert result.errors is None, variables
 
 
 async def test_funnel_start_equal_to_end_is_one_day(run: Run) -> None:

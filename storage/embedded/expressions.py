@@ -344,6 +344,23 @@ def _arithmetic(operator: str) -> Callable[[Any, bool], Compiled | None]:
     return build
 
 
+def _min(values: Any, ignore: bool) -> Compiled | None:
+    """``$min`` of an operand list; numbers only, anything else as mongomock does it."""
+    if type(values) not in (list, tuple) or not values:
+        return None
+    operands = _many(values, ignore)
+    fallback = _fallback({"$min": values}, ignore)
+
+    def minimum(doc: Any) -> Any:
+        parsed = _parse_many(operands, doc, ignore)
+        for value in parsed:
+            if type(value) not in (int, float):
+                return fallback(doc)  # nulls, strings, dates: BSON order
+        return min(parsed)
+
+    return minimum
+
+
 def _size(value: Any, ignore: bool) -> Compiled | None:
     if isinstance(value, list):
         if len(value) != 1:
@@ -426,6 +443,7 @@ _OPERATORS: dict[str, Callable[[Any, bool], Compiled | None]] = {
     "$subtract": _subtract,
     "$add": _arithmetic("$add"),
     "$multiply": _arithmetic("$multiply"),
+    "$min": _min,
     "$size": _size,
     "$substr": _substr,
     "$dateToString": _date_to_string,
