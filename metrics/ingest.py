@@ -221,15 +221,19 @@ def import_document(
         raise BadUserInput("createdAt is required", field=f"{prefix}createdAt")
     if item.created_at.tzinfo is None:
         raise BadUserInput("createdAt must carry a UTC offset", field=f"{prefix}createdAt")
-    created_at = to_naive_utc(item.created_at)
+    outside = BadUserInput(
+        f"createdAt must be within the last {retention_days} days (EVENT_RETENTION_DAYS)",
+        field=f"{prefix}createdAt",
+    )
+    try:
+        created_at = to_naive_utc(item.created_at)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        raise outside from None
     current = to_naive_utc(now)
     if created_at > current:
         raise BadUserInput("createdAt must be in the past", field=f"{prefix}createdAt")
     if created_at <= current - timedelta(days=retention_days):
-        raise BadUserInput(
-            f"createdAt must be within the last {retention_days} days (EVENT_RETENTION_DAYS)",
-            field=f"{prefix}createdAt",
-        )
+        raise outside
     if not item.session_id:
         raise BadUserInput("sessionId is required", field=f"{prefix}sessionId")
     user_id = _text(item.user_id, f"{prefix}userId") or None

@@ -147,8 +147,10 @@ def test_import_keys_derive_from_content() -> None:
         NOW + timedelta(seconds=1),
         NOW - timedelta(days=365),
         datetime(2026, 6, 1, 0, 0),  # no offset
+        datetime.fromisoformat("0001-01-01T00:00:00+09:00"),  # before year 1 in UTC
+        datetime.fromisoformat("9999-12-31T23:59:59-05:00"),  # after year 9999 in UTC
     ],
-    ids=["future", "beyond-retention", "naive"],
+    ids=["future", "beyond-retention", "naive", "year-1-tokyo", "year-9999-bogota"],
 )
 def test_import_times_must_be_past_and_retained(created_at: datetime) -> None:
     with pytest.raises(BadUserInput) as caught:
