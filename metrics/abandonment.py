@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.vocabulary import EventType
+from metrics.filters import PEOPLE
 from metrics.rounding import percent
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
@@ -36,6 +37,7 @@ def abandonment_pipeline(*, tenant: str, match_range: dict[str, datetime]) -> Pi
             "tenantId": tenant,
             "createdAt": match_range,
             "eventType": {"$in": [EventType.BEGIN_CHECKOUT, EventType.PURCHASE]},
+            **PEOPLE,
         }
     }
     per_identifier = {

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.vocabulary import EventType
+from metrics.filters import PEOPLE
 from metrics.windows import Rolling, rolling
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
@@ -58,6 +59,7 @@ def unconverted_products_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
             "eventType": {"$in": [EventType.PRODUCT_VIEW.value, EventType.PURCHASE.value]},
             "createdAt": window.match_range,
             "productSlug": {"$ne": None},
+            **PEOPLE,
         }
     }
     key = ["$eventType", KEY_SEPARATOR, "$productSlug", KEY_SEPARATOR, "$sessionId"]
@@ -86,6 +88,7 @@ def payment_errors_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
             "tenantId": tenant,
             "eventType": EventType.PAYMENT_ERROR.value,
             "createdAt": window.match_range,
+            **PEOPLE,
         }
     }
     count = {"$group": {"_id": None, "count": {"$sum": 1}}}
@@ -101,6 +104,7 @@ def abandoned_carts_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
             "tenantId": tenant,
             "eventType": {"$in": [EventType.ADD_TO_CART.value, EventType.BEGIN_CHECKOUT.value]},
             "createdAt": window.match_range,
+            **PEOPLE,
         }
     }
     per_session = {
@@ -119,7 +123,7 @@ def abandoned_carts_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
 # [now − 24 h, now), UTC. Per session: events and whether it bought; then one
 # document with the number of sessions over the threshold without a purchase.
 def stuck_sessions_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
-    match = {"$match": {"tenantId": tenant, "createdAt": window.match_range}}
+    match = {"$match": {"tenantId": tenant, "createdAt": window.match_range, **PEOPLE}}
     per_session = {
         "$group": {
             "_id": "$sessionId",

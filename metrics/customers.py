@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.filters import PEOPLE
 from metrics.lines import LINE_VALUE
 from metrics.windows import RETENTION_DAYS, Rolling, rolling
 from storage.database import Database, Pipeline
@@ -46,6 +47,7 @@ def buyers_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
             "eventType": EventType.PURCHASE.value,
             "createdAt": window.match_range,
             "userId": {"$ne": None},
+            **PEOPLE,
         }
     }
     group = {

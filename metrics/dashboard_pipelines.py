@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.vocabulary import EventType
+from metrics.filters import PEOPLE
 from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.windows import DayWindow
 from storage.database import Pipeline
@@ -56,7 +57,7 @@ TIME_KEY = {"$toString": {"$subtract": ["$createdAt", TIME_KEY_ORIGIN]}}
 
 def window_match(tenant: str, window: DayWindow, **more: Any) -> dict[str, Any]:
     """The first stage: tenant, ``createdAt`` in [start, end) as UTC instants, and ``more``."""
-    return {"$match": {"tenantId": tenant, "createdAt": window.match_range, **more}}
+    return {"$match": {"tenantId": tenant, "createdAt": window.match_range, **PEOPLE, **more}}
 
 
 def day_boundaries(window: DayWindow) -> list[datetime]:

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from core.vocabulary import DIRECT_SOURCE, FUNNEL_STEPS
+from metrics.filters import PEOPLE
 from metrics.windows import DayWindow
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
@@ -54,6 +55,7 @@ def funnel_pipeline(*, tenant: str, window: DayWindow, source: str | None) -> Pi
             "eventType": {"$in": [step.value for step in FUNNEL_STEPS]},
             "createdAt": window.match_range,
             **source_condition(source),
+            **PEOPLE,
         }
     }
     per_session = {

@@ -22,6 +22,7 @@ def test_pipeline_matches_checkouts_and_purchases_of_the_tenant_in_the_range() -
             "tenantId": "t1",
             "createdAt": {"$gte": start, "$lt": end},
             "eventType": {"$in": ["begin_checkout", "purchase"]},
+            "bot": {"$ne": True},
         }
     }
     assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group", "$group"]

@@ -65,6 +65,7 @@ def test_pipeline_first_stage_is_the_indexed_match() -> None:
             "eventType": "purchase",
             "createdAt": {"$gte": naive(START), "$lt": naive(NOW)},
             "userId": {"$ne": None},
+            "bot": {"$ne": True},
         }
     }
     assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group", "$project", "$sort"]

@@ -65,6 +65,7 @@ def test_sales_pipeline() -> None:
             "$match": {
                 "tenantId": "t",
                 "createdAt": {"$gte": days[0], "$lt": datetime(2026, 6, 3, 7)},
+                "bot": {"$ne": True},
                 "eventType": "purchase",
             }
         },

@@ -135,6 +135,7 @@ def test_pipeline_as_data() -> None:
                 },
                 "createdAt": {"$gte": datetime(2026, 6, 1), "$lt": datetime(2026, 6, 11)},
                 "source": None,
+                "bot": {"$ne": True},
             }
         },
         {

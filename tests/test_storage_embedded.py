@@ -183,6 +183,9 @@ async def test_fast_path_matches_mongomock_on_the_same_pipeline(
         {"price": {"$gte": 2}},
         {"metadata.quantity": 2},
         {"$or": [{"source": "meta"}, {"price": 1}]},
+        {"bot": {"$ne": True}},
+        {"bot": {"$ne": False}},
+        {"source": {"$ne": "google"}},
     ],
     ids=str,
 )
@@ -194,6 +197,8 @@ async def test_extra_match_conditions_match_mongomock(
         event("page_view", at=NOW, session="a", source="google", price=1),
         event("page_view", at=NOW, session="b", source=None, price=2, quantity=2),
         event("page_view", at=NOW, session="c", source="meta", price=3),
+        {**event("page_view", at=NOW, session="d"), "bot": True},  # type: ignore[typeddict-item]
+        {**event("page_view", at=NOW, session="f"), "bot": False},  # type: ignore[typeddict-item]
     )
     pipeline = [
         {"$match": {"tenantId": "default", **condition}},
