@@ -162,8 +162,8 @@ def _filter(docs: list[dict[str, Any]], name: str, condition: Any) -> list[dict[
     """Documents meeting one ``$match`` condition.
 
     The common shapes (a string or null, ``{"$ne": null | bool | string}``,
-    ``{"$in": [strings]}`` on a top-level field) are checked directly: mongomock's matcher costs ~20 us
-    a document. Anything else goes to mongomock's matcher.
+    ``{"$in": [strings]}`` on a top-level field) are checked directly: mongomock's
+    matcher costs ~20 us a document. Anything else goes to mongomock's matcher.
     """
     if "." not in name and not name.startswith("$"):
         if condition is None:
