@@ -1,17 +1,31 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import bson
+import httpx
 import pytest
 
 from core.errors import ConfigError
 from core.vocabulary import TrackStatus
 from metrics.ingest import EventInput, live_document, track_events
-from storage.embedded.store import JOURNAL, EmbeddedDatabase
+from storage.embedded.journal import (
+    JOURNAL_MAGIC,
+    SNAPSHOT_MAGIC,
+    frame,
+    header,
+    scan,
+    write_snapshot,
+)
+from storage.embedded.store import JOURNAL, SNAPSHOT, EmbeddedDatabase
 from tests.conftest import event, store
+from tests.live_server import Server
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -75,6 +89,9 @@ async def test_imports_never_retire_their_keys(database: EmbeddedDatabase) -> No
     assert await database.insert_events([again], retire_before=None) == [False]  # type: ignore[list-item]
 
 
+EMPTY_JOURNAL = header(JOURNAL_MAGIC)
+
+
 async def reopen(path: Path) -> EmbeddedDatabase:
     return await EmbeddedDatabase.open(path, fsync_seconds=0, retention_days=365)
 
@@ -88,7 +105,7 @@ async def test_everything_survives_a_restart(tmp_path: Path) -> None:
 
     second = await reopen(tmp_path)
     assert await second.count_events() == 3
-    assert (tmp_path / JOURNAL).stat().st_size == 0  # compacted into the snapshot
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL  # compacted into the snapshot
     # The key state came back too: inside the window of the second call, a repeat is ignored.
     assert await track(second, "k", NOW + timedelta(seconds=7)) == "DUPLICATE_IGNORED"
     await second.close()
@@ -116,10 +133,238 @@ async def test_a_torn_journal_tail_is_dropped(tmp_path: Path) -> None:
     crash(first)
     journal = tmp_path / JOURNAL
     data = journal.read_bytes()
-    journal.write_bytes(data + data[:10])  # a third record cut short mid-write
+    journal.write_bytes(data + data[8:18])  # a third frame cut short mid-write
     second = await reopen(tmp_path)
     assert await second.count_events() == 2
+    assert second.recovery == []
+    assert set_aside_files(tmp_path) == []
+    assert journal.read_bytes() == EMPTY_JOURNAL
     await second.close()
+
+
+def frame_offsets(data: bytes) -> list[int]:
+    """Where each frame starts, walked by hand: an 8-byte header, then 12 + length each."""
+    offsets, at = [], 8
+    while at < len(data):
+        offsets.append(at)
+        at += 12 + int.from_bytes(data[at + 4 : at + 8], "little")
+    return offsets
+
+
+def set_aside_files(directory: Path) -> list[Path]:
+    return sorted(directory.glob("*.corrupt-*"))
+
+
+def flip(path: Path, at: int) -> bytes:
+    data = bytearray(path.read_bytes())
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+    return bytes(data)
+
+
+async def tracked_then_crashed(directory: Path, sessions: int) -> bytes:
+    """A journal of one insert record per session (s0, s1, ...), as kill -9 leaves it."""
+    db = await reopen(directory)
+    for i in range(sessions):
+        await track(db, None, NOW, session=f"s{i}")
+    crash(db)
+    return (directory / JOURNAL).read_bytes()
+
+
+def sessions(db: EmbeddedDatabase) -> list[str]:
+    return sorted(doc["sessionId"] for doc in db.documents())
+
+
+async def test_a_damaged_middle_record_is_skipped_reported_and_kept_aside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    journal = tmp_path / JOURNAL
+    offsets = frame_offsets(await tracked_then_crashed(tmp_path, 5))
+    assert len(offsets) == 5
+    damaged = flip(journal, offsets[2] + 20)  # inside the third record's BSON
+    with caplog.at_level(logging.WARNING, logger="storage.embedded"):
+        second = await reopen(tmp_path)
+    assert sessions(second) == ["s0", "s1", "s3", "s4"]
+    (aside,) = set_aside_files(tmp_path)
+    assert aside.name.startswith("events.journal.corrupt-")
+    length = offsets[3] - offsets[2]
+    line = (
+        f"{journal} was damaged: 4 records recovered; {length} bytes skipped at offset "
+        f"{offsets[2]} ({length} bytes); the damaged file is kept as {aside}"
+    )
+    assert second.recovery == [line]
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [line]
+    assert aside.read_bytes() == damaged  # moved, not truncated
+    assert journal.read_bytes() == EMPTY_JOURNAL
+    await second.close()
+    third = await reopen(tmp_path)
+    assert third.recovery == []
+    assert sessions(third) == ["s0", "s1", "s3", "s4"]
+    await third.close()
+
+
+async def test_garbage_appended_to_the_journal_is_reported(tmp_path: Path) -> None:
+    data = await tracked_then_crashed(tmp_path, 2)
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(data + b"garbage!" * 4)
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["s0", "s1"]
+    (aside,) = set_aside_files(tmp_path)
+    assert db.recovery == [
+        f"{journal} was damaged: 2 records recovered; 32 bytes skipped at offset {len(data)} "
+        f"(32 bytes); the damaged file is kept as {aside}"
+    ]
+    await db.close()
+
+
+async def test_malformed_records_are_skipped_and_the_rest_replayed(tmp_path: Path) -> None:
+    at = NOW - timedelta(hours=1)
+    first, pair, last = (event("page_view", at=at, session=s) for s in ("a", "b", "c"))
+    no_id: dict[str, Any] = dict(event("page_view", at=at, session="x"))
+    del no_id["_id"]
+    no_tenant: dict[str, Any] = dict(event("page_view", at=at, session="y"))
+    del no_tenant["tenantId"]
+    rows: list[dict[str, Any]] = [
+        {"op": "insert", "docs": [first]},
+        {"op": "insert", "docs": [no_id]},
+        {"op": "frobnicate"},
+        {"op": "insert", "docs": [pair, no_tenant]},
+        {"op": "retire", "id": first["_id"]},
+        {"op": "purge", "before": "yesterday"},
+        {"op": "insert", "docs": [last]},
+    ]
+    frames = [frame(row) for row in rows]
+    offsets = [8 + sum(len(f) for f in frames[:i]) for i in range(len(frames))]
+    journal = tmp_path / JOURNAL
+    journal.write_bytes(EMPTY_JOURNAL + b"".join(frames))
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["a", "b", "c"]
+    assert [d["dedupeKey"] for d in db.documents() if d["sessionId"] == "a"] == [first["dedupeKey"]]
+    (aside,) = set_aside_files(tmp_path)
+    assert db.recovery == [
+        f"{journal} was damaged: 2 records recovered; 5 malformed records skipped at "
+        f"offset {offsets[1]} (insert: 1 of 1 documents skipped, a document without _id), "
+        f"offset {offsets[2]} (an unknown op 'frobnicate'), "
+        f"offset {offsets[3]} (insert: 1 of 2 documents skipped, a document without tenantId), "
+        f"offset {offsets[4]} (a retire without an ObjectId id and a string key), "
+        f"offset {offsets[5]} (a purge without a datetime before); "
+        f"the damaged file is kept as {aside}"
+    ]
+    await db.close()
+
+
+async def test_zero_length_files_open_an_empty_store(tmp_path: Path) -> None:
+    (tmp_path / SNAPSHOT).write_bytes(b"")
+    (tmp_path / JOURNAL).write_bytes(b"")
+    db = await reopen(tmp_path)
+    assert (await db.count_events(), db.recovery) == (0, [])
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
+    await db.close()
+
+
+async def test_snapshot_and_journal_are_0600(tmp_path: Path) -> None:
+    previous = os.umask(0)
+    try:
+        db = await reopen(tmp_path)
+        await track(db, "a", NOW)
+        await db.close()
+        db = await reopen(tmp_path)  # compacts into a new snapshot
+        await db.close()
+    finally:
+        os.umask(previous)
+    assert (tmp_path / SNAPSHOT).stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / JOURNAL).stat().st_mode & 0o777 == 0o600
+
+
+async def test_a_damaged_snapshot_record_is_skipped_and_the_file_kept(tmp_path: Path) -> None:
+    db = await reopen(tmp_path)
+    await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(3)))
+    await db.close()
+    db = await reopen(tmp_path)  # the snapshot now holds s0, s1, s2 in order of _id
+    await db.close()
+    snapshot = tmp_path / SNAPSHOT
+    offsets = frame_offsets(snapshot.read_bytes())
+    damaged = flip(snapshot, offsets[1] + 20)
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["s0", "s2"]
+    (aside,) = set_aside_files(tmp_path)
+    length = offsets[2] - offsets[1]
+    assert db.recovery == [
+        f"{snapshot} was damaged: 2 records recovered; {length} bytes skipped at offset "
+        f"{offsets[1]} ({length} bytes); the damaged file is kept as {aside}"
+    ]
+    assert aside.read_bytes() == damaged
+    rewritten = scan(snapshot, SNAPSHOT_MAGIC, tail_may_tear=False)
+    assert rewritten.clean and len(rewritten.records) == 2
+    await db.close()
+
+
+async def test_a_malformed_snapshot_document_is_skipped(tmp_path: Path) -> None:
+    good = event("page_view", at=NOW, session="a")
+    undated: dict[str, Any] = dict(event("page_view", at=NOW, session="b"))
+    del undated["createdAt"]
+    snapshot = tmp_path / SNAPSHOT
+    write_snapshot(snapshot, [dict(good), undated])
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["a"]
+    (aside,) = set_aside_files(tmp_path)
+    offset = 8 + len(frame(dict(good)))
+    assert db.recovery == [
+        f"{snapshot} was damaged: 1 record recovered; 1 malformed record skipped at "
+        f"offset {offset} (a document without createdAt); the damaged file is kept as {aside}"
+    ]
+    await db.close()
+
+
+@pytest.mark.parametrize("content", ["garbage", "no usable event"])
+async def test_an_unreadable_snapshot_stops_start_up(tmp_path: Path, content: str) -> None:
+    snapshot = tmp_path / SNAPSHOT
+    if content == "garbage":
+        snapshot.write_bytes(b"garbage!" * 8)
+    else:
+        anonymous: dict[str, Any] = dict(event("page_view", at=NOW))
+        del anonymous["_id"]
+        write_snapshot(snapshot, [anonymous])
+    before = snapshot.read_bytes()
+    expected = f"{snapshot} is damaged and holds no readable event ({len(before)} bytes)"
+    with pytest.raises(ConfigError, match=re.escape(expected)):
+        await reopen(tmp_path)
+    assert snapshot.read_bytes() == before
+    assert set_aside_files(tmp_path) == []
+    snapshot.unlink()
+    db = await reopen(tmp_path)  # the failed start released DATA_DIR
+    assert await db.count_events() == 0
+    await db.close()
+
+
+async def test_files_from_before_checksums_are_read_and_rewritten(tmp_path: Path) -> None:
+    old = [event("page_view", at=NOW, session=s) for s in ("a", "b", "c")]
+    (tmp_path / SNAPSHOT).write_bytes(bson.encode(old[0]) + bson.encode(old[1]))
+    (tmp_path / JOURNAL).write_bytes(bson.encode({"op": "insert", "docs": [old[2]]}))
+    db = await reopen(tmp_path)
+    assert (sessions(db), db.recovery) == (["a", "b", "c"], [])
+    assert (tmp_path / SNAPSHOT).read_bytes().startswith(header(SNAPSHOT_MAGIC))
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
+    await db.close()
+
+
+async def test_a_batch_is_one_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    db = await reopen(tmp_path)
+    assert await track(db, "k", NOW) == "OK"
+    writes: list[int] = []
+    real_write = os.write
+
+    def counting(fd: int, data: bytes) -> int:
+        writes.append(fd)
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", counting)
+    assert await track(db, "k", NOW + timedelta(seconds=6)) == "OK"  # retire + insert
+    monkeypatch.undo()
+    assert len(writes) == 1
+    await db.close()
+    journal = scan(tmp_path / JOURNAL, JOURNAL_MAGIC, tail_may_tear=True)
+    assert [record["op"] for _, record in journal.records] == ["insert", "retire", "insert"]
 
 
 async def test_retention_purge(tmp_path: Path) -> None:
@@ -208,3 +453,44 @@ async def test_extra_match_conditions_match_mongomock(
     fast = await database.run_pipeline("analytics_events", pipeline)
     slow = [d async for d in database._collection.aggregate(pipeline)]
     assert fast == slow
+
+
+@pytest.mark.slow
+def test_a_real_server_starts_on_a_damaged_journal_and_says_so(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    server = Server(data_dir)
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for i in range(5):  # one request, one record, in this order
+            response = client.post(
+                "/graphql",
+                json={
+                    "query": "mutation($i: TrackEventInput!) { trackEvent(input: $i) { status } }",
+                    "variables": {"i": {"eventType": "page_view", "sessionId": f"s{i}"}},
+                },
+            )
+            assert response.json() == {"data": {"trackEvent": {"status": "OK"}}}
+    server.kill()
+    journal = data_dir / JOURNAL
+    offsets = frame_offsets(journal.read_bytes())
+    assert len(offsets) == 5
+    flip(journal, offsets[2] + 20)
+
+    restarted = Server(data_dir)
+    restarted.kill()
+    (aside,) = set_aside_files(data_dir)
+    length = offsets[3] - offsets[2]
+    line = (
+        f"WARNING storage.embedded.store: {journal} was damaged: 4 records recovered; "
+        f"{length} bytes skipped at offset {offsets[2]} ({length} bytes); "
+        f"the damaged file is kept as {aside}"
+    )
+    assert line in restarted.output.splitlines()
+
+    async def stored() -> list[str]:
+        db = await EmbeddedDatabase.open(data_dir, fsync_seconds=0)
+        try:
+            return sessions(db)
+        finally:
+            await db.close()
+
+    assert asyncio.run(stored()) == ["s0", "s1", "s3", "s4"]

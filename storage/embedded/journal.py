@@ -1,56 +1,222 @@
 """Durability for the embedded store: a snapshot plus an append-only journal of BSON records.
 
-Every write is appended to ``events.journal`` with one ``write(2)`` before the
-write is acknowledged, so a killed process (even ``kill -9``) loses nothing the
+Every write is appended to ``events.journal`` with one ``write(2)`` per
+acknowledged batch, so a killed process (even ``kill -9``) loses nothing the
 kernel has accepted; ``fsync`` runs on a timer (``EMBEDDED_FSYNC_SECONDS``, 0 =
 on every write) to bound what a power loss could take. At start-up the snapshot
 and journal are replayed, then compacted into a new snapshot written to a
-temporary file, fsynced and renamed over the old one.
+temporary file (mode 0600), fsynced and renamed over the old one.
+
+The format (version 1) of both files::
+
+    file   = magic (4 bytes: b"\\x89SAS" snapshot, b"\\x89SAJ" journal)
+             version (uint32 LE) frame*
+    frame  = FRAME_MARK (4 bytes) length (uint32 LE) crc (uint32 LE) payload
+    crc    = CRC-32 (zlib) of the length bytes and the payload
+    payload = one BSON document of ``length`` bytes
+
+The mark lets a reader find the next frame after damage with a byte search
+(resync) instead of trusting a damaged length; the checksum tells damage from
+data. Reading tells three endings apart: a clean end; a *torn tail* (the last
+frame starts but is cut short, or the tail is zeros: a write cut off by a
+crash, never acknowledged, dropped); and *damage* (bytes that are not a valid
+frame, with valid frames after them, or a tail that is not the start of a
+frame). The reader never changes a file: what to do about damage is the
+store's call (``storage.embedded``). Files without the magic, from before
+checksums (plain concatenated BSON), are still read.
 
 Records are idempotent (inserts carry their ``_id``), so a crash between writing
-the snapshot and truncating the journal replays harmlessly. A torn record at the
-journal's tail (a crash mid-write) is cut off; it was never acknowledged.
+the snapshot and resetting the journal replays harmlessly.
 """
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Iterator
+import shutil
+import zlib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
 
-log = logging.getLogger(__name__)
+from core.errors import ConfigError
 
 # Naive UTC datetimes, as the rest of the storage layer uses.
 CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
-_LENGTH_BYTES = 4
+VERSION = 1
+SNAPSHOT_MAGIC = b"\x89SAS"
+JOURNAL_MAGIC = b"\x89SAJ"
+# 0xFF and 0xFE never occur in UTF-8, so no string in a record can spell the mark.
+FRAME_MARK = b"\xffSF\xfe"
+HEADER_BYTES = 8
+FRAME_HEADER_BYTES = 12
+_MIN_BSON = 5  # an empty document
+_BSON_ERRORS = (bson.errors.InvalidBSON, ValueError, OverflowError)
 
 
-def read_records(path: Path) -> Iterator[dict[str, Any]]:
-    """Yield the complete BSON records in ``path``; truncate a torn tail in place."""
-    if not path.exists():
-        return
-    with path.open("rb+") as handle:
-        data = handle.read()
-        offset = 0
-        while offset + _LENGTH_BYTES <= len(data):
-            length = int.from_bytes(data[offset : offset + _LENGTH_BYTES], "little")
-            end = offset + length
-            if length < 5 or end > len(data):
-                break
-            try:
-                record = bson.decode(data[offset:end], CODEC)
-            except bson.errors.InvalidBSON:
-                break
-            yield record
-            offset = end
-        if offset != len(data):
-            log.warning("%s: dropping %d bytes of a torn record", path, len(data) - offset)
-            handle.truncate(offset)
+def header(magic: bytes) -> bytes:
+    return magic + VERSION.to_bytes(4, "little")
+
+
+def frame(record: dict[str, Any]) -> bytes:
+    payload = bson.encode(record)
+    length = len(payload).to_bytes(4, "little")
+    crc = zlib.crc32(payload, zlib.crc32(length)).to_bytes(4, "little")
+    return FRAME_MARK + length + crc + payload
+
+
+@dataclass
+class Scan:
+    """What reading one file found. Offsets are byte offsets into the file."""
+
+    path: Path
+    size: int = 0
+    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    legacy: bool = False  # the format without checksums
+    damaged: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes skipped)
+    torn: int = 0  # bytes of an incomplete last frame, dropped
+
+    @property
+    def clean(self) -> bool:
+        """Nothing to repair: current format, no damage, no torn tail."""
+        return not (self.legacy or self.damaged or self.torn)
+
+    @property
+    def skipped_bytes(self) -> int:
+        return sum(length for _, length in self.damaged)
+
+
+def _frame_at(data: bytes, offset: int) -> tuple[dict[str, Any], int] | None:
+    """The record of a valid frame at ``offset`` and where it ends; None if there is none."""
+    if data[offset : offset + 4] != FRAME_MARK or offset + FRAME_HEADER_BYTES > len(data):
+        return None
+    length_bytes = data[offset + 4 : offset + 8]
+    length = int.from_bytes(length_bytes, "little")
+    start = offset + FRAME_HEADER_BYTES
+    end = start + length
+    if length < _MIN_BSON or end > len(data):
+        return None
+    payload = data[start:end]
+    crc = int.from_bytes(data[offset + 8 : offset + 12], "little")
+    if zlib.crc32(payload, zlib.crc32(length_bytes)) != crc:
+        return None
+    try:
+        return bson.decode(payload, CODEC), end
+    except _BSON_ERRORS:  # checksum right, content not BSON: a writer bug; damage all the same
+        return None
+
+
+def _resync(data: bytes, start: int) -> int | None:
+    """The offset of the next valid frame at or after ``start``."""
+    at = data.find(FRAME_MARK, start)
+    while at != -1:
+        if _frame_at(data, at) is not None:
+            return at
+        at = data.find(FRAME_MARK, at + 1)
+    return None
+
+
+def _is_torn(rest: bytes) -> bool:
+    """Whether ``rest`` (the bytes after the last valid frame) is a frame cut short."""
+    if not rest.strip(b"\0"):
+        return True  # space the file system allocated for a write that never landed
+    if not (rest.startswith(FRAME_MARK) or FRAME_MARK.startswith(rest)):
+        return False
+    if len(rest) < FRAME_HEADER_BYTES:
+        return True
+    return FRAME_HEADER_BYTES + int.from_bytes(rest[4:8], "little") > len(rest)
+
+
+def _looks_legacy(data: bytes) -> bool:
+    length = int.from_bytes(data[:4], "little")
+    if not _MIN_BSON <= length <= len(data):
+        return False
+    try:
+        bson.decode(data[:length], CODEC)
+    except _BSON_ERRORS:
+        return False
+    return True
+
+
+def _scan_legacy(data: bytes, scan: Scan) -> Scan:
+    """Concatenated BSON without checksums: read up to the first unreadable record."""
+    scan.legacy = True
+    offset = 0
+    while offset < len(data):
+        length = int.from_bytes(data[offset : offset + 4], "little")
+        end = offset + length
+        if end > len(data) or len(data) - offset < 4:
+            scan.torn = len(data) - offset
+            break
+        try:
+            record = bson.decode(data[offset:end], CODEC) if length >= _MIN_BSON else None
+        except _BSON_ERRORS:
+            record = None
+        if record is None:  # no checksums, no marks: nothing after this can be trusted
+            scan.damaged.append((offset, len(data) - offset))
+            break
+        scan.records.append((offset, record))
+        offset = end
+    return scan
+
+
+def scan(path: Path, magic: bytes, *, tail_may_tear: bool) -> Scan:
+    """Read every valid record in ``path`` (missing = empty), noting damage and a torn tail.
+
+    ``tail_may_tear`` is False for a file only ever replaced whole (the
+    snapshot): there an incomplete tail is damage too. A file stamped with
+    another format version is refused (ConfigError): it was written by a newer
+    server, and guessing could lose its data.
+    """
+    found = _scan(path, magic)
+    if found.torn and not tail_may_tear:
+        found.damaged.append((found.size - found.torn, found.torn))
+        found.torn = 0
+    return found
+
+
+def _scan(path: Path, magic: bytes) -> Scan:
+    found = Scan(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return found
+    found.size = len(data)
+    expected = header(magic)
+    if data.startswith(expected):
+        offset = HEADER_BYTES
+    elif data.startswith(magic) and len(data) >= HEADER_BYTES:
+        version = int.from_bytes(data[4:HEADER_BYTES], "little")
+        raise ConfigError(
+            f"{path} is in format version {version}; this server reads version {VERSION}"
+        )
+    elif len(data) < HEADER_BYTES and expected.startswith(data):
+        found.torn = len(data)  # a header cut short: the file was new
+        return found
+    elif _looks_legacy(data):
+        return _scan_legacy(data, found)
+    else:
+        offset = 0  # a damaged header counts as damage at offset 0
+    while offset < len(data):
+        valid = _frame_at(data, offset)
+        if valid is not None:
+            found.records.append((offset, valid[0]))
+            offset = valid[1]
+            continue
+        following = _resync(data, offset + 1)
+        if following is None:
+            if _is_torn(data[offset:]):
+                found.torn = len(data) - offset
+            else:
+                found.damaged.append((offset, len(data) - offset))
+            break
+        found.damaged.append((offset, following - offset))
+        offset = following
+    return found
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -61,31 +227,66 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def write_snapshot(path: Path, records: Iterator[dict[str, Any]]) -> None:
-    """Atomically replace ``path`` with ``records``: temp file, fsync, rename, fsync dir."""
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    with temporary.open("wb") as handle:
+def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
+    """Atomically replace ``path`` with ``records``: temp file (0600), fsync, rename, fsync dir."""
+    temporary = path.with_name(path.name + ".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # whatever the umask, and a stale temp file's mode
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(header(SNAPSHOT_MAGIC))
         for record in records:
-            handle.write(bson.encode(record))
+            handle.write(frame(record))
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
     _fsync_dir(path.parent)
 
 
+def set_aside(path: Path, *, now: datetime | None = None, keep: bool = False) -> Path:
+    """Preserve damaged ``path`` as ``<name>.corrupt-<UTC time>`` (never over an older one).
+
+    ``keep=False`` renames it; ``keep=True`` leaves ``path`` in place and adds a
+    hard link (a copy where links fail), for a file about to be replaced by an
+    atomic rename, so that a crash in between loses nothing.
+    """
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%SZ")
+    base = f"{path.name}.corrupt-{stamp}"
+    target = path.with_name(base)
+    suffix = 1
+    while target.exists():  # the DATA_DIR lock keeps other servers out of this race
+        suffix += 1
+        target = path.with_name(f"{base}-{suffix}")
+    if not keep:
+        os.rename(path, target)
+    else:
+        try:
+            os.link(path, target)
+        except OSError:
+            shutil.copyfile(path, target)
+            os.chmod(target, 0o600)
+    _fsync_dir(path.parent)
+    return target
+
+
 class Journal:
-    """Append-only file of BSON records."""
+    """Append-only file of checksummed BSON frames (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._dirty = False
+        if os.fstat(self._fd).st_size == 0:
+            self._write(header(JOURNAL_MAGIC))
+            os.fsync(self._fd)
 
-    def append(self, record: dict[str, Any], *, fsync: bool) -> None:
-        data = bson.encode(record)
+    def _write(self, data: bytes) -> None:
         written = os.write(self._fd, data)
         while written < len(data):  # regular files rarely short-write; be exact anyway
             written += os.write(self._fd, data[written:])
+
+    def append(self, records: Sequence[dict[str, Any]], *, fsync: bool) -> None:
+        """Append ``records`` in one ``write(2)``: one acknowledged batch, one write."""
+        self._write(b"".join(frame(record) for record in records))
         if fsync:
             os.fsync(self._fd)
         else:
@@ -99,6 +300,7 @@ class Journal:
     def reset(self) -> None:
         """Empty the journal (after its records went into a snapshot)."""
         os.ftruncate(self._fd, 0)
+        self._write(header(JOURNAL_MAGIC))
         os.fsync(self._fd)
         self._dirty = False
 

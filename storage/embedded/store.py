@@ -4,6 +4,8 @@ Used when ``MONGODB_URL`` is unset. Documents live in a mongomock-motor
 collection; this module adds what mongomock lacks for a real service:
 
 * durability: every write goes to ``storage.embedded.journal`` before it is acknowledged;
+  start-up replays what is readable, skips (and reports) what is not, and keeps
+  a damaged file aside rather than truncating it (``storage.embedded.recovery``);
 * the documents live in the mongomock-motor collection's store as the very
   objects the indexes below point to: one copy in memory, and no per-insert
   BSON check and deep copy (ingest validated them; the journal encodes BSON);
@@ -48,7 +50,8 @@ from core.errors import ConfigError
 from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument
 from storage.embedded.aggregation import run_pipeline
-from storage.embedded.journal import Journal, read_records, write_snapshot
+from storage.embedded.journal import Journal
+from storage.embedded.recovery import restore
 from storage.indexes import IndexSpec
 
 log = logging.getLogger(__name__)
@@ -209,6 +212,7 @@ class EmbeddedDatabase(Database):
         self._lock_file: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._unsettled = 0  # events stored since the heap was last frozen
+        self.recovery: list[str] = []  # what start-up repaired: a line per damaged file
 
     @classmethod
     async def open(
@@ -235,39 +239,28 @@ class EmbeddedDatabase(Database):
 
     async def _load(self) -> None:
         self._take_lock()
-        snapshot, journal = self._data_dir / SNAPSHOT, self._data_dir / JOURNAL
-        docs: dict[ObjectId, dict[str, Any]] = {doc["_id"]: doc for doc in read_records(snapshot)}
-        replayed = 0
-        for record in read_records(journal):
-            replayed += 1
-            self._replay(record, docs)
-        for doc in sorted(docs.values(), key=lambda d: d["createdAt"]):
+        try:
+            restored = restore(self._data_dir / SNAPSHOT, self._data_dir / JOURNAL)
+        except BaseException:
+            self._release_lock()
+            raise
+        for doc in restored.docs:
             self._index(doc)
-        if replayed:
-            write_snapshot(snapshot, self.documents())
-        self._journal = Journal(journal)
-        if replayed:
-            self._journal.reset()
+        self._journal = restored.journal
+        self.recovery = restored.report
+        for note in restored.notes:
+            log.info("%s", note)
+        for line in restored.report:
+            log.warning("%s", line)
         log.info("embedded store: %d events loaded from %s", len(self._store), self._data_dir)
         await self.purge_expired()
         _settle_heap()
         self._tasks.append(asyncio.create_task(self._upkeep()))
 
-    @staticmethod
-    def _replay(record: dict[str, Any], docs: dict[ObjectId, dict[str, Any]]) -> None:
-        op = record.get("op")
-        if op == "insert":
-            for doc in record["docs"]:
-                docs[doc["_id"]] = doc
-        elif op == "retire":
-            doc = docs.get(record["id"])
-            if doc is not None:
-                doc["dedupeKey"] = record["key"]
-        elif op == "purge":
-            for event_id in [i for i, d in docs.items() if d["createdAt"] < record["before"]]:
-                del docs[event_id]
-        else:
-            log.warning("ignoring unknown journal record %r", op)
+    def _release_lock(self) -> None:
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
 
     def _index(self, doc: dict[str, Any]) -> None:
         self._store[doc["_id"]] = doc
@@ -298,7 +291,7 @@ class EmbeddedDatabase(Database):
                     by_type.drop_before(cutoff)
             if not dropped:
                 return 0
-            self._write({"op": "purge", "before": cutoff})
+            self._write([{"op": "purge", "before": cutoff}])
             for doc in dropped:
                 del self._store[doc["_id"]]
                 key = (doc["tenantId"], doc["dedupeKey"])
@@ -306,9 +299,9 @@ class EmbeddedDatabase(Database):
                     del self._keys[key]
         return len(dropped)
 
-    def _write(self, record: dict[str, Any]) -> None:
+    def _write(self, records: Sequence[dict[str, Any]]) -> None:
         assert self._journal is not None, "embedded store used before open()"
-        self._journal.append(record, fsync=self._fsync_seconds == 0)
+        self._journal.append(records, fsync=self._fsync_seconds == 0)
 
     # ---- Database ------------------------------------------------------------
 
@@ -337,10 +330,10 @@ class EmbeddedDatabase(Database):
                 stored.append(True)
             if not accepted:
                 return stored
-            # Journal first: once this returns, the write survives a crash.
-            for event_id, new_key in retired:
-                self._write({"op": "retire", "id": event_id, "key": new_key})
-            self._write({"op": "insert", "docs": accepted})
+            # Journal first, the batch in one write: once it returns, it survives a crash.
+            records = [{"op": "retire", "id": i, "key": key} for i, key in retired]
+            records.append({"op": "insert", "docs": accepted})
+            self._write(records)
             for event_id, new_key in retired:
                 old = self._store[event_id]
                 del self._keys[(old["tenantId"], old["dedupeKey"])]
@@ -408,9 +401,7 @@ class EmbeddedDatabase(Database):
         if self._journal is not None:
             self._journal.close()
             self._journal = None
-        if self._lock_file is not None:
-            os.close(self._lock_file)
-            self._lock_file = None
+        self._release_lock()
 
     def documents(self) -> Iterator[dict[str, Any]]:
         """Every stored event (for tests and the snapshot)."""

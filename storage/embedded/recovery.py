@@ -1,0 +1,183 @@
+"""Start-up of the embedded store: replay what is readable, keep the rest aside, say so.
+
+The snapshot and the journal (``storage.embedded.journal``) are scanned; damaged bytes
+are skipped and the valid records after them kept. A well-formed record that
+the store cannot use (an insert of a document without ``_id``, ``tenantId``,
+``eventType``, ``dedupeKey`` or a datetime ``createdAt``; a ``retire`` or
+``purge`` without its fields; an unknown ``op``) is skipped on its own and the
+rest replayed. A file that had either is never truncated or deleted: it is
+kept as ``<name>.corrupt-<UTC time>`` beside the new files, and the report
+names what was recovered, the offsets skipped and where the file went.
+
+Order matters for a crash during recovery: the damaged snapshot is hard-linked
+aside before the new snapshot replaces it, and the damaged journal is renamed
+only once the new snapshot (holding its replayed records) is safely on disk.
+
+A snapshot that is damaged and yields no usable event at all stops start-up
+(ConfigError naming the file): starting empty would look like success.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from bson import ObjectId
+
+from core.errors import ConfigError
+from storage.embedded.journal import (
+    JOURNAL_MAGIC,
+    SNAPSHOT_MAGIC,
+    Journal,
+    Scan,
+    scan,
+    set_aside,
+    write_snapshot,
+)
+
+# What loading needs of a stored event: the fields of the indexes and the unique key.
+REQUIRED_FIELDS: dict[str, type] = {
+    "_id": ObjectId,
+    "tenantId": str,
+    "eventType": str,
+    "dedupeKey": str,
+    "createdAt": datetime,
+}
+LISTED = 10  # offsets named in a report line before "and N more"
+
+
+@dataclass
+class Restored:
+    docs: list[dict[str, Any]]  # sorted by createdAt
+    journal: Journal  # open, empty unless nothing needed compacting
+    report: list[str]  # one line per damaged file: what was done (a warning)
+    notes: list[str]  # repairs that lost nothing acknowledged (info)
+
+
+def event_problem(doc: object) -> str | None:
+    """Why ``doc`` cannot be loaded as a stored event; None if it can."""
+    if not isinstance(doc, dict):
+        return "a document that is not an object"
+    for name, kind in REQUIRED_FIELDS.items():
+        if name not in doc:
+            return f"a document without {name}"
+        if not isinstance(doc[name], kind):
+            return f"a document whose {name} is not a {kind.__name__}"
+    return None
+
+
+def replay(record: dict[str, Any], docs: dict[ObjectId, dict[str, Any]]) -> str | None:
+    """Apply one journal record to ``docs``; why (part of) it was skipped, or None."""
+    op = record.get("op")
+    if op == "insert":
+        batch = record.get("docs")
+        if not isinstance(batch, list):
+            return "an insert without a list of docs"
+        problems: list[str] = []
+        for doc in batch:
+            problem = event_problem(doc)
+            if problem is None:
+                docs[doc["_id"]] = doc
+            else:
+                problems.append(problem)
+        if problems:
+            return f"insert: {len(problems)} of {len(batch)} documents skipped, {problems[0]}"
+    elif op == "retire":
+        event_id, key = record.get("id"), record.get("key")
+        if not isinstance(event_id, ObjectId) or not isinstance(key, str):
+            return "a retire without an ObjectId id and a string key"
+        doc = docs.get(event_id)
+        if doc is not None:
+            doc["dedupeKey"] = key
+    elif op == "purge":
+        before = record.get("before")
+        if not isinstance(before, datetime):
+            return "a purge without a datetime before"
+        for event_id in [i for i, d in docs.items() if d["createdAt"] < before]:
+            del docs[event_id]
+    else:
+        return f"an unknown op {str(op)[:40]!r}"
+    return None
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _listing(items: Sequence[str]) -> str:
+    shown = ", ".join(items[:LISTED])
+    return shown if len(items) <= LISTED else f"{shown} and {len(items) - LISTED} more"
+
+
+def damage_report(found: Scan, skipped: Sequence[tuple[int, str]], aside: Path) -> str:
+    """One line: what was recovered from damaged ``found``, what was lost, where it went."""
+    recovered = _count(len(found.records) - len(skipped), "record")
+    parts = [f"{found.path} was damaged: {recovered} recovered"]
+    if found.damaged:
+        at = [f"offset {offset} ({_count(length, 'byte')})" for offset, length in found.damaged]
+        parts.append(f"{_count(found.skipped_bytes, 'byte')} skipped at {_listing(at)}")
+    if skipped:
+        at = [f"offset {offset} ({problem})" for offset, problem in skipped]
+        parts.append(f"{_count(len(skipped), 'malformed record')} skipped at {_listing(at)}")
+    parts.append(f"the damaged file is kept as {aside}")
+    return "; ".join(parts)
+
+
+def _notes(found: Scan) -> list[str]:
+    """The repairs that lose nothing acknowledged, for the info log."""
+    notes = []
+    if found.torn:
+        notes.append(
+            f"{found.path}: dropped an incomplete last record of {found.torn} bytes "
+            "(a write cut off by a crash, never acknowledged)"
+        )
+    if found.legacy:
+        notes.append(
+            f"{found.path}: read {len(found.records)} records written without checksums; "
+            "rewritten in the current format"
+        )
+    return notes
+
+
+def restore(snapshot_path: Path, journal_path: Path) -> Restored:
+    """Load both files, keep damaged ones aside, compact, and open the journal."""
+    snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False)
+    docs: dict[ObjectId, dict[str, Any]] = {}
+    snapshot_skipped: list[tuple[int, str]] = []
+    for offset, doc in snapshot.records:
+        problem = event_problem(doc)
+        if problem is None:
+            docs[doc["_id"]] = doc
+        else:
+            snapshot_skipped.append((offset, problem))
+    if (snapshot.damaged or snapshot_skipped) and not docs:
+        raise ConfigError(
+            f"{snapshot_path} is damaged and holds no readable event ({snapshot.size} "
+            "bytes); move it out of DATA_DIR to start with an empty store"
+        )
+    journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True)
+    journal_skipped: list[tuple[int, str]] = []
+    for offset, record in journal.records:
+        problem = replay(record, docs)
+        if problem is not None:
+            journal_skipped.append((offset, problem))
+    loaded = sorted(docs.values(), key=lambda d: d["createdAt"])
+
+    report: list[str] = []
+    if snapshot.damaged or snapshot_skipped:
+        aside = set_aside(snapshot_path, keep=True)
+        report.append(damage_report(snapshot, snapshot_skipped, aside))
+    if journal.records or not snapshot.clean or snapshot_skipped:
+        write_snapshot(snapshot_path, loaded)
+    reset = bool(journal.records) or not journal.clean
+    if journal.damaged or journal_skipped:
+        aside = set_aside(journal_path)  # Journal() below starts a new file
+        report.append(damage_report(journal, journal_skipped, aside))
+        reset = False
+    opened = Journal(journal_path)
+    if reset:
+        opened.reset()
+    return Restored(loaded, opened, report, _notes(snapshot) + _notes(journal))
