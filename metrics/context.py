@@ -288,3 +288,66 @@ def _same_site(host: str, own_host: str | None) -> bool:
     if own_host is None:
         return False
     return host.lower().removeprefix("www.") == own_host.lower().removeprefix("www.")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestFacts:
+    """What the HTTP layer knows of the caller; the raw IP never leaves ingest."""
+
+    client_ip: str | None = None
+    user_agent: str | None = None
+    referer: str | None = None  # the Referer header
+    trusted: bool = False  # a token whose claims allow ingestion: never a bot
+
+
+def event_context(
+    *,
+    facts: RequestFacts,
+    visitor_key: bytes,
+    tenant: str,
+    url: str | None,
+    referrer: str | None,
+    source: str | None,
+) -> dict[str, Any]:
+    """The context fields stored with a tracked event (only those that have a value).
+
+    Of ``url`` only the path and the UTM parameters are kept (a query string may
+    carry anything).
+    ``source`` is the caller's (None when it gave none); the derived one is returned
+    under ``source`` when the caller gave none and one can be derived.
+    """
+    user_agent = (facts.user_agent or "")[:MAX_USER_AGENT]
+    agent = classify_user_agent(user_agent)
+    page = parse_page_url(url)
+    referrer = referrer if referrer is not None else facts.referer
+    from_host = referrer_host(referrer)
+    derived = source or derive_source(
+        utm_source=page.utm.get("utm_source"), referrer_host=from_host, own_host=page.host
+    )
+    fields: dict[str, Any] = {
+        "visitorId": visitor_id(visitor_key, tenant, facts.client_ip or "", user_agent)
+        if facts.client_ip or user_agent
+        else None,
+        "userAgent": user_agent or None,
+        "browser": agent.browser,
+        "os": agent.os,
+        "device": agent.device if user_agent else None,
+        "country": country_of(facts.client_ip),
+        "referrer": (referrer or "")[:MAX_URL] or None,
+        "referrerHost": from_host,
+        "page": page.page,
+        "utmSource": page.utm.get("utm_source"),
+        "utmMedium": page.utm.get("utm_medium"),
+        "utmCampaign": page.utm.get("utm_campaign"),
+        "utmTerm": page.utm.get("utm_term"),
+        "utmContent": page.utm.get("utm_content"),
+        "source": derived,
+        "channel": derive_channel(
+            utm_medium=page.utm.get("utm_medium"),
+            source=derived,
+            referrer_host=from_host,
+            own_host=page.host,
+        ),
+        "bot": True if agent.bot and not facts.trusted else None,
+    }
+    return {name: value for name, value in fields.items() if value is not None}
