@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
 from app import graphiql
+from app.errors import ServerErrors, starlette_http_error
+from app.graphql_http import GraphQLEndpoint
 from app.limits import BodySizeLimit
 from auth.secret import signing_secret
 from core.clock import utcnow
@@ -39,15 +40,10 @@ class Services:
     database: Database | None = None
 
 
-class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, services: Services) -> None:
-        super().__init__(build_schema(), graphql_ide="graphiql")
-        self.services = services
+def request_context(services: Services) -> Callable[[Request], Awaitable[Context]]:
+    """Each GraphQL request's context: the open store, the settings, the bearer header."""
 
-    async def get_context(
-        self, request: Request | WebSocket, response: Response | WebSocket
-    ) -> Context:
-        services = self.services
+    async def context(request: Request) -> Context:
         assert services.database is not None, "database not open (lifespan not run)"
         return Context(
             database=services.database,
@@ -57,8 +53,7 @@ class GraphQLView(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
         )
 
-    async def render_graphql_ide(self, request: Request) -> HTMLResponse:
-        return HTMLResponse(graphiql.render_page(GRAPHQL_PATH))
+    return context
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
@@ -86,13 +81,20 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    view = GraphQLView(services)
+    endpoint = GraphQLEndpoint(
+        build_schema(), request_context(services), graphiql.render_page(GRAPHQL_PATH)
+    )
+    # Outermost first. ServerErrors answers the HttpError any other middleware raises
+    # to refuse a request, and turns anything else that escapes into a JSON 500.
+    middleware = [Middleware(ServerErrors), Middleware(BodySizeLimit)]
     return Starlette(
         routes=[
-            Route(GRAPHQL_PATH, view, methods=["GET", "POST"]),
+            # Every method reaches the endpoint, which answers 405 in JSON itself.
+            Route(GRAPHQL_PATH, endpoint),
             Route("/healthz", healthz, methods=["GET"]),
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=middleware,
+        exception_handlers={HTTPException: starlette_http_error},
         lifespan=lifespan,
     )

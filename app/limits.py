@@ -1,15 +1,16 @@
-"""Request body limit: bodies over ``MAX_BODY_BYTES`` get HTTP 413 before any parsing."""
+"""Request body limit: bodies over ``MAX_BODY_BYTES`` get HTTP 413 before any parsing.
+
+Refusals are raised as ``HttpError``: ``app.errors.ServerErrors``, outside this
+middleware, answers them (or the endpoint reading the body does, first).
+"""
 
 from __future__ import annotations
 
-from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import HttpError
+
 MAX_BODY_BYTES = 1024 * 1024
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class BodySizeLimit:
@@ -23,21 +24,16 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = PlainTextResponse("request body too large", status_code=413)
+        too_large = HttpError(413, f"the request body exceeds {self.max_bytes} bytes")
         for name, value in scope["headers"]:
             if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    await PlainTextResponse("bad content-length", status_code=400)(
-                        scope, receive, send
-                    )
-                    return
-                if declared > self.max_bytes:
-                    await too_large(scope, receive, send)
-                    return
+                if not value.isdigit():
+                    raise HttpError(400, "Content-Length must be a number of bytes")
+                # Length first: int() refuses more than 4,300 digits.
+                digits = value.lstrip(b"0") or b"0"
+                if len(digits) > len(str(self.max_bytes)) or int(digits) > self.max_bytes:
+                    raise too_large
         received = 0
-        started = False
 
         async def counting_receive() -> Message:
             nonlocal received
@@ -45,17 +41,9 @@ class BodySizeLimit:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise _TooLarge
+                    # Answered by whoever reads the body (app.graphql_http), or else
+                    # by app.errors.ServerErrors, which sits outside this middleware.
+                    raise too_large
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _TooLarge:
-            if not started:
-                await too_large(scope, receive, send)
+        await self.app(scope, counting_receive, send)

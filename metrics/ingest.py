@@ -75,6 +75,11 @@ def validate_tenant(tenant: str | None, *, field: str = "tenantId") -> str:
     return tenant
 
 
+def _lone_surrogates(field: str) -> BadUserInput:
+    # JSON's "\ud800" escapes make them; UTF-8, and so BSON, cannot store them.
+    return BadUserInput(f"{field} must not contain lone surrogates (U+D800-U+DFFF)", field=field)
+
+
 def _text(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -82,6 +87,11 @@ def _text(value: str | None, field: str) -> str | None:
         raise BadUserInput(f"{field} must be at most {MAX_STRING} characters", field=field)
     if "\x00" in value:
         raise BadUserInput(f"{field} must not contain NUL characters", field=field)
+    if not value.isascii():
+        try:
+            value.encode()
+        except UnicodeEncodeError:
+            raise _lone_surrogates(field) from None
     return value
 
 
@@ -114,6 +124,8 @@ def _metadata(value: Any, field: str) -> tuple[dict[str, Any] | None, int, str |
         raise BadUserInput("metadata must be a JSON object", field=field)
     try:
         size = len(_COMPACT_JSON.encode(value).encode())
+    except UnicodeEncodeError:  # in a key or a value
+        raise _lone_surrogates(field) from None
     except (TypeError, ValueError):
         raise BadUserInput("metadata must be a JSON object", field=field) from None
     if size > MAX_METADATA_BYTES:

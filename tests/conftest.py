@@ -8,9 +8,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from bson import ObjectId
 
+from app.http import create_app
 from auth.tokens import issue_token
 from core.settings import Settings, load_settings
 from schema import build_schema
@@ -120,6 +122,17 @@ SCHEMA = build_schema()
 @pytest.fixture
 def run(database: EmbeddedDatabase, settings: Settings) -> Run:
     return Run(database, settings)
+
+
+@pytest.fixture
+async def client(
+    settings: Settings, database: EmbeddedDatabase
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole ASGI app in process, on the test's embedded store."""
+    app = create_app(settings, database=database)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
 
 
 Builder = Callable[..., EventDocument]

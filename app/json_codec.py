@@ -1,0 +1,120 @@
+"""JSON at the HTTP edge: a strict decoder for what clients send, a safe encoder for answers.
+
+Python's ``json.loads`` is lenient where a public endpoint cannot be: it reads
+``NaN``/``Infinity``, turns ``1e999`` into ``inf``, raises ``ValueError`` (not
+``JSONDecodeError``) past int()'s 4,300-digit limit, ``RecursionError`` near
+1,000 levels of nesting, and guesses UTF-16/32 from bytes. ``decode`` refuses
+all of those with one ``JsonError``, in time linear in the body's size.
+
+JSON's ``"\\ud800"`` escapes can still produce lone surrogates, which UTF-8
+(and so BSON) cannot carry: ``has_lone_surrogate`` finds them, and callers
+decide where they are refused (``app.graphql_request``).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import operator
+import re
+from itertools import accumulate, count
+from typing import Any, NoReturn
+
+MAX_DEPTH = 32
+"""Nesting of arrays and objects; a trackEvents body with metadata at its own limit is 13."""
+MAX_NUMBER_CHARS = 64
+"""Characters of one number literal; a float64 needs at most 24."""
+
+# A string token, escapes included. Possessive quantifiers never backtrack, and
+# the optional closing quote lets an unterminated string end the match: one
+# linear pass whatever the text.
+_STRING = re.compile(r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?', re.DOTALL)
+# Outside strings, only a number has these characters side by side: mapped to
+# "9" (all else to " "), a run of 65 nines is a literal over the limit.
+_NUMBER_CHARS = b"-+.eE0123456789"
+_NINES = bytes(ord("9") if byte in _NUMBER_CHARS else ord(" ") for byte in range(256))
+_TOO_LONG = b"9" * (MAX_NUMBER_CHARS + 1)
+_TWO_PER_OPENING = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
+_NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class JsonError(ValueError):
+    """The text is not strict JSON; ``message`` says where or why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _deepest(text: bytes) -> int:
+    """The deepest nesting of brackets in ``text``, in C (no Python step per byte)."""
+    steps = text.translate(_TWO_PER_OPENING, _NOT_BRACKETS)
+    # 2 per opening bracket, 0 per closing one: after i brackets the depth is
+    # the sum of the first i steps minus i.
+    deepest: int = max(map(operator.sub, accumulate(steps), count(1)), default=0)
+    return deepest
+
+
+def _outside_strings(raw: bytes, text: str) -> bytes:
+    """The JSON text without its string literals: exact for valid JSON, and never
+    hiding a bracket or digit that json.loads would meet before failing."""
+    if b'\\"' not in raw:
+        # No escaped quote: every '"' opens or closes a string (C speed).
+        return b"".join(raw.split(b'"')[::2])
+    return _STRING.sub("", text).encode("utf-8", "surrogatepass")
+
+
+def _check_bounds(raw: bytes, text: str) -> None:
+    outside = _outside_strings(raw, text)
+    if _TOO_LONG in outside.translate(_NINES):
+        raise JsonError(f"a number has more than {MAX_NUMBER_CHARS} characters")
+    if _deepest(outside) > MAX_DEPTH:
+        raise JsonError(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise JsonError(f"the number {text} is out of range")
+    return value
+
+
+def _constant(name: str) -> NoReturn:
+    raise JsonError(f"{name} is not JSON")
+
+
+def decode(body: bytes | str) -> Any:
+    """The value of a strict JSON text (RFC 8259, UTF-8), or ``JsonError``."""
+    if isinstance(body, bytes):
+        raw = body
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise JsonError(f"not UTF-8 (byte {error.start})") from None
+    else:
+        text = body
+        raw = body.encode("utf-8", "surrogatepass")
+    _check_bounds(raw, text)
+    try:
+        return json.loads(text, parse_float=_finite, parse_constant=_constant)
+    except json.JSONDecodeError as error:
+        raise JsonError(f"{error.msg} (line {error.lineno}, column {error.colno})") from None
+
+
+def has_lone_surrogate(text: str) -> bool:
+    """True when ``text`` holds U+D800–U+DFFF alone (paired escapes decode to one character)."""
+    return _SURROGATE.search(text) is not None
+
+
+def dumps(value: object) -> str:
+    """Compact JSON text, non-ASCII (lone surrogates included) left as it is."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def encode(value: object) -> bytes:
+    """Compact UTF-8 JSON. A lone surrogate (an echoed input in an error message,
+    say) is written as its ``\\udXXX`` escape rather than failing the response."""
+    # Surrogates only ever appear inside string literals, where the backslash
+    # escape Python writes for them is exactly JSON's.
+    return dumps(value).encode("utf-8", "backslashreplace")

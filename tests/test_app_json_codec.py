@@ -1,0 +1,84 @@
+"""Strict JSON at the edge: every way Python's parser is lenient is one JsonError."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app import json_codec
+from app.json_codec import MAX_DEPTH, MAX_NUMBER_CHARS, JsonError
+
+
+def nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ('{"query": "{ a }", "variables": {"n": -1.5e3, "ok": [true, false, null]}}', None),
+        (nested(MAX_DEPTH), None),
+        ('{"a": "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}', None),
+        ('["\\"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["]', None),
+        ("9" * MAX_NUMBER_CHARS, None),
+        ('"\\ud83d\\ude00"', "😀"),
+        ('"\\ud800"', "\ud800"),  # decoded; where it is refused is the caller's rule
+    ],
+)
+def test_strict_json_reads_what_json_reads(text: str, value: object) -> None:
+    expected = json.loads(text) if value is None else value
+    assert json_codec.decode(text.encode()) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'"\xff"', "not UTF-8 (byte 1)"),
+        (b'"\xed\xa0\x80"', "not UTF-8 (byte 1)"),  # a surrogate encoded as if UTF-8
+        ('"é"'.encode("utf-16"), "not UTF-8 (byte 0)"),
+        (b"\xef\xbb\xbf{}", "Unexpected UTF-8 BOM (decode using utf-8-sig) (line 1, column 1)"),
+        (nested(MAX_DEPTH + 1).encode(), "nested more than 32 levels deep"),
+        (b"[" * 1000, "nested more than 32 levels deep"),
+        (b'{"a":' * 1000 + b"1" + b"}" * 1000, "nested more than 32 levels deep"),
+        (b"1" * 5000, "a number has more than 64 characters"),
+        (b"[0." + b"1" * 5000 + b"]", "a number has more than 64 characters"),
+        (b"1" * (MAX_NUMBER_CHARS + 1), "a number has more than 64 characters"),
+        (b"[1e400]", "the number 1e400 is out of range"),
+        (b"[-1e400]", "the number -1e400 is out of range"),
+        (b'{"x": NaN}', "NaN is not JSON"),
+        (b"Infinity", "Infinity is not JSON"),
+        (b"[-Infinity]", "-Infinity is not JSON"),
+        (b"", "Expecting value (line 1, column 1)"),
+        (b'{ "not a JSON', "Unterminated string starting at (line 1, column 3)"),
+        (b"[1,]", "Expecting value (line 1, column 4)"),
+    ],
+)
+def test_lenient_inputs_are_one_json_error(body: bytes, message: str) -> None:
+    with pytest.raises(JsonError) as raised:
+        json_codec.decode(body)
+    assert raised.value.message == message
+
+
+def test_depth_counts_brackets_outside_strings_only() -> None:
+    # 40 brackets inside strings, escaped quotes included, then exactly the limit.
+    text = '["\\"' + "[" * 40 + '", ' + nested(MAX_DEPTH - 1) + "]"
+    assert json_codec.decode(text) == ['"' + "[" * 40, json.loads(nested(MAX_DEPTH - 1))]
+    too_deep = '["\\"' + "[" * 40 + '", ' + nested(MAX_DEPTH) + "]"
+    with pytest.raises(JsonError):
+        json_codec.decode(too_deep)
+
+
+def test_lone_surrogates_are_found_and_pairs_are_not() -> None:
+    assert json_codec.has_lone_surrogate("a\ud800")
+    assert json_codec.has_lone_surrogate("\udfff")
+    assert not json_codec.has_lone_surrogate("😀 é a")
+
+
+def test_answers_are_utf8_even_when_they_echo_a_lone_surrogate() -> None:
+    encoded = json_codec.encode({"message": "bad value 'a\ud800'", "ok": "é😀"})
+    assert encoded == '{"message":"bad value \'a\\ud800\'","ok":"é😀"}'.encode()
+    encoded.decode("utf-8")  # strict: valid UTF-8
+    assert json.loads(encoded) == {"message": "bad value 'a\ud800'", "ok": "é😀"}
+    with pytest.raises(ValueError, match="Out of range float"):
+        json_codec.encode({"x": float("nan")})
