@@ -80,7 +80,8 @@ def _lone_surrogates(field: str) -> BadUserInput:
     return BadUserInput(f"{field} must not contain lone surrogates (U+D800-U+DFFF)", field=field)
 
 
-def _text(value: str | None, field: str) -> str | None:
+def checked_text(value: str | None, field: str) -> str | None:
+    """A caller's string as storage can hold it: ≤ 256 characters, no NUL, valid UTF-8."""
     if value is None:
         return None
     if len(value) > MAX_STRING:
@@ -167,24 +168,24 @@ def _document(
         raise BadUserInput(
             "eventType must match ^[a-z][a-z0-9_.:-]{0,63}$", field=f"{prefix}eventType"
         )
-    session_id = _text(item.session_id, f"{prefix}sessionId")
+    session_id = checked_text(item.session_id, f"{prefix}sessionId")
     if session_id == "":
         raise BadUserInput("sessionId must not be empty", field=f"{prefix}sessionId")
     metadata, quantity, order_id = _metadata(item.metadata, f"{prefix}metadata")
-    source = _text(item.source, f"{prefix}source")
+    source = checked_text(item.source, f"{prefix}source")
     return EventDocument(
         tenantId=tenant,
         eventType=item.event_type,
         sessionId=session_id or str(uuid.uuid4()),
         userId=user_id,
-        productSlug=_text(item.product_slug, f"{prefix}productSlug"),
-        productName=_text(item.product_name, f"{prefix}productName"),
+        productSlug=checked_text(item.product_slug, f"{prefix}productSlug"),
+        productName=checked_text(item.product_name, f"{prefix}productName"),
         price=_price(item.price, f"{prefix}price"),
         quantity=quantity,
         orderId=order_id,
         metadata=metadata,
         source=None if source == DIRECT_SOURCE else source,
-        errorMessage=_text(item.error_message, f"{prefix}errorMessage"),
+        errorMessage=checked_text(item.error_message, f"{prefix}errorMessage"),
         dedupeKey="",
         createdAt=created_at,
     )
@@ -210,7 +211,7 @@ def live_document(
     """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token."""
     created_at, received = _receive_time(now)
     doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
-    key = _text(item.idempotency_key, f"{prefix}idempotencyKey")
+    key = checked_text(item.idempotency_key, f"{prefix}idempotencyKey")
     if key:
         doc["dedupeKey"] = f"live:{key}"
     else:
@@ -248,9 +249,9 @@ def import_document(
         raise outside
     if not item.session_id:
         raise BadUserInput("sessionId is required", field=f"{prefix}sessionId")
-    user_id = _text(item.user_id, f"{prefix}userId") or None
+    user_id = checked_text(item.user_id, f"{prefix}userId") or None
     doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
-    key = _text(item.idempotency_key, f"{prefix}idempotencyKey")
+    key = checked_text(item.idempotency_key, f"{prefix}idempotencyKey")
     if not key:
         # Same content, same key: re-running an import stores nothing new.
         key = _digest(

@@ -13,7 +13,7 @@ from metrics import alerts as alert_rules
 from metrics import funnel as funnel_metrics
 from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
-from metrics.ingest import validate_tenant
+from metrics.ingest import checked_text, validate_tenant
 from metrics.windows import funnel_window
 from schema.context import Context
 from schema.figures import as_type
@@ -53,7 +53,10 @@ async def funnel(
         retention_days=context.settings.event_retention_days,
     )
     result = await funnel_metrics.funnel(
-        context.database, tenant=validate_tenant(tenant_id), window=window, source=source
+        context.database,
+        tenant=validate_tenant(tenant_id),
+        window=window,
+        source=checked_text(source, "source"),
     )
     return as_type(Funnel, result)
 

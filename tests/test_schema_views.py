@@ -146,9 +146,12 @@ async def test_funnel_start_after_end_is_bad_user_input(run: Run) -> None:
         ({"end": "2027-06-16"}, "end"),
         # In range on both ends, but longer than what retention keeps.
         ({"start": "2025-06-15", "end": "2026-06-15"}, "start"),
+        # A source no store could hold (BSON cannot encode a lone surrogate).
+        ({"source": "ig\ud800"}, "source"),
+        ({"source": "x" * 257}, "source"),
     ],
 )
-async def test_funnel_far_out_dates_and_long_ranges_are_bad_user_input(
+async def test_funnel_far_out_dates_long_ranges_and_bad_sources_are_bad_user_input(
     run: Run, variables: dict[str, str], field: str
 ) -> None:
     result = await run(FUNNEL, variables)
