@@ -19,6 +19,8 @@ from app import graphiql
 from app.errors import ServerErrors, starlette_http_error
 from app.graphql_http import GraphQLEndpoint
 from app.limits import BodySizeLimit
+from app.tracker import tracker_js
+from app.urban_store import UrbanStoreRoutes
 from auth.secret import signing_secret
 from core.clock import utcnow
 from core.settings import Settings
@@ -81,9 +83,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 
-    endpoint = GraphQLEndpoint(
-        build_schema(), request_context(services), graphiql.render_page(GRAPHQL_PATH)
-    )
+    schema = build_schema()
+    context = request_context(services)
+    endpoint = GraphQLEndpoint(schema, context, graphiql.render_page(GRAPHQL_PATH))
     # Outermost first. ServerErrors answers the HttpError any other middleware raises
     # to refuse a request, and turns anything else that escapes into a JSON 500.
     middleware = [Middleware(ServerErrors), Middleware(BodySizeLimit)]
@@ -92,6 +94,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             # Every method reaches the endpoint, which answers 405 in JSON itself.
             Route(GRAPHQL_PATH, endpoint),
             Route("/healthz", healthz, methods=["GET"]),
+            Route("/tracker.js", tracker_js, methods=["GET"]),
+            *UrbanStoreRoutes(schema, context).routes(),
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],
         middleware=middleware,

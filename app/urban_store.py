@@ -1,0 +1,241 @@
+"""The Urban Store REST routes its storefronts and admin pages already call.
+
+Each route runs its GraphQL field through the same schema (and so the same
+validation, ``@admin`` permission, metrics and fast paths) and only reshapes the
+answer: snake_case keys, the statuses Urban Store's clients expect, and
+``{"error": message}`` on failure (with ``field`` naming a bad input, snake_case).
+
+======================================  =================================  ==========
+route                                   GraphQL field                      access
+======================================  =================================  ==========
+POST /api/analytics/track/              trackEvent                         public
+GET  /api/analytics/dashboard-stats/    dashboardStats(mode)               admin
+GET  /api/analytics/funnel/             funnel(start, end, source)         admin
+GET  /api/analytics/rfm/                rfm                                admin
+GET  /api/analytics/alerts/             alerts(lang)                       admin
+======================================  =================================  ==========
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from strawberry import Schema
+
+from app import json_codec
+from app.errors import json_response
+
+ContextFactory = Callable[[Request], Awaitable[Any]]
+PREFIX = "/api/analytics"
+STATUS_OF_CODE = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "FORBIDDEN": 403}
+STATUS_OF_CODE.update(RATE_LIMITED=429)
+TRACK_FIELDS = (
+    "event_type",
+    "session_id",
+    "tenant_id",
+    "product_slug",
+    "product_name",
+    "price",
+    "metadata",
+    "source",
+    "error_message",
+    "idempotency_key",
+    "url",
+    "referrer",
+)
+TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status sessionId } }"
+DASHBOARD_FIELDS = """mode startDate endDate totalSales totalRevenue averageOrderValue
+  topProducts { slug count } topViewedProducts { slug count } salesByDay { date count }
+  eventsTimeline { date productView addToCart beginCheckout purchase checkoutStarted
+    paymentInfoEntered orderCompleted }
+  abandonmentRate eventCounts { productView addToCart beginCheckout purchase }
+  conversionRates { visitToCart cartToCheckout checkoutToPurchase }
+  checkoutStartedCount paymentInfoEnteredCount orderCompletedCount
+  conversionCheckoutToPayment conversionPaymentToOrder
+  errorCounts { paymentError checkoutError paymentConfirmationError addressError }
+  errorsTimeline { date paymentError checkoutError paymentConfirmationError addressError }
+  productPerformance { slug name views addToCart purchases purchasesUnits conversionRate }
+  sessionStats { uniqueSessions avgEventsPerSession sessionsWithPurchase }
+  retentionMetrics { repurchaseRate recurrentCustomers totalUniqueBuyers periodDays }
+  trafficSources { source sessions } whatsappSessions whatsappPurchases whatsappSessionsList"""
+DASHBOARD = (
+    "query($m: CountMode!, $t: ID) { dashboardStats(mode: $m, tenantId: $t) { "
+    + DASHBOARD_FIELDS
+    + " } }"
+)
+FUNNEL = """query($s: Date, $e: Date, $src: String, $t: ID) {
+  funnel(start: $s, end: $e, source: $src, tenantId: $t) {
+    steps { step count } startDate endDate source } }"""
+RFM = """query($t: ID) { rfm(tenantId: $t) {
+  customers { visitorId recency frequency monetary segment segmento } startDate endDate } }"""
+ALERTS = """query($t: ID, $l: String!) { alerts(tenantId: $t, lang: $l) {
+  type severity message value productSlug timestamp } }"""
+
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+
+
+def snake(name: str) -> str:
+    return _CAMEL.sub(r"_\1", name).lower()
+
+
+def camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
+def snake_keys(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {snake(key): snake_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [snake_keys(item) for item in value]
+    return value
+
+
+def _error(status: int, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return json_response(body, status=status)
+
+
+def _field_name(graphql_field: str | None) -> str | None:
+    """``input.productSlug`` → ``product_slug``, ``input.metadata.quantity`` →
+    ``metadata.quantity``."""
+    if not graphql_field:
+        return None
+    parts = graphql_field.split(".")
+    if parts[0] in ("input", "e"):
+        parts = parts[1:]
+    return ".".join(snake(part) for part in parts) or None
+
+
+class UrbanStoreRoutes:
+    def __init__(self, schema: Schema, context: ContextFactory) -> None:
+        self.schema = schema
+        self.context = context
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(f"{PREFIX}/track/", self.track, methods=["POST"]),
+            Route(f"{PREFIX}/dashboard-stats/", self.dashboard_stats, methods=["GET"]),
+            Route(f"{PREFIX}/funnel/", self.funnel, methods=["GET"]),
+            Route(f"{PREFIX}/rfm/", self.rfm, methods=["GET"]),
+            Route(f"{PREFIX}/alerts/", self.alerts, methods=["GET"]),
+        ]
+
+    async def _run(
+        self, request: Request, query: str, variables: Mapping[str, Any]
+    ) -> tuple[Any, Response | None]:
+        """The field's data, or the error response the REST clients expect."""
+        result = await self.schema.execute(
+            query, variable_values=dict(variables), context_value=await self.context(request)
+        )
+        if result.errors:
+            error = result.errors[0]
+            extensions = error.extensions or {}
+            code = extensions.get("code", "INTERNAL_SERVER_ERROR")
+            status = STATUS_OF_CODE.get(code, 500)
+            headers = {}
+            if status == 429 and "retryAfter" in extensions:
+                headers["Retry-After"] = str(extensions["retryAfter"])
+            response = _error(status, error.message, _field_name(extensions.get("field")))
+            response.headers.update(headers)
+            return None, response
+        assert result.data is not None
+        return next(iter(result.data.values())), None
+
+    # ---- tracking ------------------------------------------------------------
+
+    async def track(self, request: Request) -> Response:
+        try:
+            body = json_codec.decode(await request.body())
+        except json_codec.JsonError as error:
+            return _error(400, f"the body must be a JSON object: {error}")
+        if not isinstance(body, dict):
+            return _error(400, "the body must be a JSON object")
+        unknown = sorted(set(body) - set(TRACK_FIELDS))
+        if unknown:
+            return _error(400, f"unknown field {unknown[0]!r}", unknown[0])
+        if "event_type" not in body:
+            return _error(400, "event_type is required", "event_type")
+        event = {camel(name): value for name, value in body.items() if value is not None}
+        price = event.get("price")
+        if isinstance(price, str):  # Urban Store's forms send prices as text
+            try:
+                event["price"] = float(price)
+            except ValueError:
+                return _error(400, "price must be a number", "price")
+            if not math.isfinite(event["price"]):
+                return _error(400, "price must be a number", "price")
+        data, failure = await self._run(request, TRACK, {"e": event})
+        if failure is not None:
+            return failure
+        if data["status"] == "DUPLICATE_IGNORED":
+            return json_response({"status": "duplicate_ignored"}, status=200)
+        return json_response({"status": "ok"}, status=201)
+
+    # ---- admin views ---------------------------------------------------------
+
+    async def dashboard_stats(self, request: Request) -> Response:
+        mode = request.query_params.get("mode", "total").upper()
+        if mode not in ("TOTAL", "UNIQUE"):
+            return _error(400, "mode must be 'total' or 'unique'", "mode")
+        variables = {"m": mode, "t": request.query_params.get("tenant_id")}
+        data, failure = await self._run(request, DASHBOARD, variables)
+        return failure or json_response(snake_keys(data))
+
+    async def funnel(self, request: Request) -> Response:
+        query = request.query_params
+        variables = {
+            "s": query.get("start") or None,
+            "e": query.get("end") or None,
+            "src": query.get("source") or None,
+            "t": query.get("tenant_id"),
+        }
+        data, failure = await self._run(request, FUNNEL, variables)
+        if failure is not None:
+            return failure
+        return json_response(
+            {
+                "funnel": data["steps"],
+                "start_date": data["startDate"],
+                "end_date": data["endDate"],
+                "source": data["source"],
+            }
+        )
+
+    async def rfm(self, request: Request) -> Response:
+        data, failure = await self._run(request, RFM, {"t": request.query_params.get("tenant_id")})
+        if failure is not None:
+            return failure
+        return json_response(
+            {
+                "rfm": snake_keys(data["customers"]),
+                "start_date": data["startDate"],
+                "end_date": data["endDate"],
+            }
+        )
+
+    async def alerts(self, request: Request) -> Response:
+        variables = {
+            "t": request.query_params.get("tenant_id"),
+            "l": request.query_params.get("lang", "en"),
+        }
+        data, failure = await self._run(request, ALERTS, variables)
+        if failure is not None:
+            return failure
+        alerts = [
+            {
+                **snake_keys(alert),
+                "type": alert["type"].lower(),
+                "severity": alert["severity"].lower(),
+            }
+            for alert in data
+        ]
+        return json_response({"alerts": alerts})
