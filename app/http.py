@@ -16,6 +16,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app import graphiql
+from app.collect import Collect
 from app.errors import ServerErrors, starlette_http_error
 from app.graphql_http import GraphQLEndpoint
 from app.limits import BodySizeLimit
@@ -95,6 +96,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route(GRAPHQL_PATH, endpoint),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/tracker.js", tracker_js, methods=["GET"]),
+            Route("/collect", Collect(schema, context).handle, methods=["POST"]),
             *UrbanStoreRoutes(schema, context).routes(),
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],
