@@ -18,6 +18,7 @@ from strawberry.asgi import GraphQL
 
 from app import graphiql
 from app.limits import BodySizeLimit
+from app.timeouts import BodyTimeout
 from auth.secret import signing_secret
 from core.clock import utcnow
 from core.settings import Settings
@@ -93,6 +94,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/healthz", healthz, methods=["GET"]),
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],
-        middleware=[Middleware(BodySizeLimit)],
+        middleware=[
+            Middleware(BodyTimeout, seconds=settings.request_timeout_seconds),
+            Middleware(BodySizeLimit),
+        ],
         lifespan=lifespan,
     )
