@@ -24,7 +24,7 @@ import uvicorn
 from uvicorn.loops.auto import auto_loop_factory
 
 from app.connections import connection_budget, guarded_protocol, raise_open_file_limit
-from auth.secret import signing_secret
+from auth.secret import signing_secret, stored_secret
 from auth.tokens import issue_token
 from core.errors import ConfigError
 from core.settings import Settings, load_settings
@@ -163,7 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 raise ConfigError("--days must be positive")
             print(
                 issue_token(
-                    signing_secret(settings),
+                    stored_secret(settings),
                     email=args.email,
                     admin=args.admin,
                     tenant=args.tenant,
