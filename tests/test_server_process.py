@@ -91,15 +91,21 @@ def test_start_up_prints_graphiql_url_and_a_working_admin_token(data_dir: Path) 
     admin_token = lines[heading + 1]
     restarted = Server(data_dir)
     try:
-        response = httpx.post(
-            f"{restarted.url}/graphql",
-            json={"query": "{ dashboardStats { mode } }"},
-            headers={"Authorization": f"Bearer {admin_token}"},
-            timeout=10,
-        )
+        assert admin_query(restarted.url, admin_token) == {
+            "data": {"dashboardStats": {"mode": "TOTAL"}}
+        }
     finally:
         restarted.kill()
-    assert response.json() == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
+
+
+def admin_query(url: str, token: str) -> object:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={"query": "{ dashboardStats { mode } }"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    return response.json()
 
 
 # ---- start-up order and start-up errors -------------------------------------------
@@ -246,12 +252,7 @@ def test_token_command_reads_the_servers_secret(data_dir: Path) -> None:
             "*",
             env={"DATA_DIR": str(data_dir)},
         )
-        response = httpx.post(
-            f"{server.url}/graphql",
-            json={"query": "{ dashboardStats { mode } }"},
-            headers={"Authorization": f"Bearer {issued.stdout.strip()}"},
-            timeout=10,
-        )
+        answer = admin_query(server.url, issued.stdout.strip())
     finally:
         server.kill()
-    assert response.json() == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
+    assert answer == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
