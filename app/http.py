@@ -20,6 +20,7 @@ from app.collect import Collect
 from app.errors import ServerErrors, starlette_http_error
 from app.graphql_http import GraphQLEndpoint
 from app.limits import BodySizeLimit
+from app.timeouts import BodyTimeout
 from app.tracker import tracker_js
 from app.urban_store import UrbanStoreRoutes
 from auth.secret import signing_secret
@@ -89,7 +90,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     endpoint = GraphQLEndpoint(schema, context, graphiql.render_page(GRAPHQL_PATH))
     # Outermost first. ServerErrors answers the HttpError any other middleware raises
     # to refuse a request, and turns anything else that escapes into a JSON 500.
-    middleware = [Middleware(ServerErrors), Middleware(BodySizeLimit)]
+    middleware = [
+        Middleware(ServerErrors),
+        Middleware(BodyTimeout, seconds=settings.request_timeout_seconds),
+        Middleware(BodySizeLimit),
+    ]
     return Starlette(
         routes=[
             # Every method reaches the endpoint, which answers 405 in JSON itself.

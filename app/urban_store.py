@@ -97,10 +97,14 @@ def snake_keys(value: Any) -> Any:
     return value
 
 
-def _error(status: int, message: str, field: str | None = None) -> Response:
+def _error(
+    status: int, message: str, field: str | None = None, reason: str | None = None
+) -> Response:
     body: dict[str, Any] = {"error": message}
     if field is not None:
         body["field"] = field
+    if reason is not None:  # why a token was refused (UNAUTHENTICATED)
+        body["reason"] = reason
     return json_response(body, status=status)
 
 
@@ -144,7 +148,12 @@ class UrbanStoreRoutes:
             headers = {}
             if status == 429 and "retryAfter" in extensions:
                 headers["Retry-After"] = str(extensions["retryAfter"])
-            response = _error(status, error.message, _field_name(extensions.get("field")))
+            response = _error(
+                status,
+                error.message,
+                _field_name(extensions.get("field")),
+                extensions.get("reason"),
+            )
             response.headers.update(headers)
             return None, response
         assert result.data is not None

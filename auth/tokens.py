@@ -3,6 +3,11 @@
 Claims we read: ``email`` (links tracked events to a shopper), ``is_admin``,
 and the tenant scope (``tenant_id: "x"`` or ``tenants: [...]``, ``"*"`` = all;
 neither = tenant ``default`` only). ``exp`` is required.
+
+A refused token says why in ``extensions.reason`` (``TokenProblem``). The
+signature is checked before any claim, so only a correctly signed token can be
+told apart as ``expired``, ``no_exp``, ``not_yet_valid`` or ``bad_claim``; no
+reason or message depends on the secret.
 """
 
 from __future__ import annotations
@@ -10,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import jwt
 
@@ -20,6 +26,48 @@ from core.vocabulary import DEFAULT_TENANT
 # Fixed allow-list: never let the token header pick the algorithm (no "none").
 ALGORITHMS = ["HS256"]
 ALL_TENANTS = "*"
+
+
+class TokenProblem(StrEnum):
+    """Why a request is UNAUTHENTICATED (``extensions.reason``)."""
+
+    MISSING = "missing"
+    MALFORMED = "malformed"
+    BAD_ALGORITHM = "bad_algorithm"
+    BAD_SIGNATURE = "bad_signature"
+    EXPIRED = "expired"
+    NO_EXP = "no_exp"
+    NOT_YET_VALID = "not_yet_valid"
+    BAD_CLAIM = "bad_claim"
+
+
+MESSAGES: dict[TokenProblem, str] = {
+    TokenProblem.MISSING: "this field needs a bearer token: send 'Authorization: Bearer <token>'",
+    TokenProblem.MALFORMED: "the bearer token is not a well-formed JWT",
+    TokenProblem.BAD_ALGORITHM: f"the bearer token must be signed with {ALGORITHMS[0]}",
+    TokenProblem.BAD_SIGNATURE: "the bearer token was not signed with this server's secret",
+    TokenProblem.EXPIRED: "the bearer token has expired: issue a new one",
+    TokenProblem.NO_EXP: "the bearer token has no exp claim: this server only accepts "
+    "tokens that expire",
+    TokenProblem.NOT_YET_VALID: "the bearer token is not valid yet (nbf or iat in the future)",
+    TokenProblem.BAD_CLAIM: "the bearer token has a claim this server does not accept",
+}
+
+# First match wins: InvalidSignatureError is a DecodeError.
+_PYJWT_PROBLEMS: tuple[tuple[type[jwt.InvalidTokenError], TokenProblem], ...] = (
+    (jwt.InvalidAlgorithmError, TokenProblem.BAD_ALGORITHM),
+    (jwt.InvalidSignatureError, TokenProblem.BAD_SIGNATURE),
+    (jwt.ExpiredSignatureError, TokenProblem.EXPIRED),
+    (jwt.MissingRequiredClaimError, TokenProblem.NO_EXP),
+    (jwt.ImmatureSignatureError, TokenProblem.NOT_YET_VALID),
+    (jwt.DecodeError, TokenProblem.MALFORMED),
+)
+_DETAILED = frozenset({TokenProblem.MALFORMED, TokenProblem.BAD_CLAIM})
+
+
+def refused(problem: TokenProblem, message: str | None = None) -> Unauthenticated:
+    """The error for ``problem``, its message written for the person holding the token."""
+    return Unauthenticated(message or MESSAGES[problem], reason=problem.value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,14 +101,29 @@ def verify_token(token: str, secret: str) -> Identity:
             algorithms=ALGORITHMS,
             options={"require": ["exp"]},
         )
-    except jwt.InvalidTokenError:
-        raise Unauthenticated("invalid or expired token") from None
+    except jwt.InvalidTokenError as error:
+        problem = next(
+            (p for kind, p in _PYJWT_PROBLEMS if isinstance(error, kind)), TokenProblem.BAD_CLAIM
+        )
+        # pyjwt's own words say which part: they describe the token, never the key.
+        detail = f" ({error})" if problem in _DETAILED else ""
+        raise refused(problem, MESSAGES[problem] + detail) from None
     email = claims.get("email")
     return Identity(
         email=email if isinstance(email, str) and email else None,
         is_admin=claims.get("is_admin") is True,
         tenants=_tenant_scope(claims),
     )
+
+
+def authenticate(authorization: str | None, secret: str) -> Identity:
+    """The identity of an ``Authorization`` header; ``Unauthenticated`` says what is wrong."""
+    if not authorization or not authorization.strip():
+        raise refused(TokenProblem.MISSING)
+    token = bearer_token(authorization)
+    if token is None:
+        raise refused(TokenProblem.MALFORMED, "the Authorization header must be 'Bearer <token>'")
+    return verify_token(token, secret)
 
 
 def bearer_token(authorization: str | None) -> str | None:

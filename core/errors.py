@@ -2,7 +2,8 @@
 
     AppError                      (abstract; never raised itself)
     ├── BadUserInput              BAD_USER_INPUT: the request is wrong; names the field
-    ├── Unauthenticated           UNAUTHENTICATED: no usable bearer token
+    ├── Unauthenticated           UNAUTHENTICATED: no usable bearer token; why in
+    │                             ``extensions.reason`` (auth.tokens.TokenProblem)
     ├── Forbidden                 FORBIDDEN: valid token, not allowed here
     └── RateLimited               RATE_LIMITED: too many requests
 
@@ -39,6 +40,14 @@ class BadUserInput(AppError):
 
 class Unauthenticated(AppError):
     code = "UNAUTHENTICATED"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "reason": self.reason}
 
 
 class Forbidden(AppError):

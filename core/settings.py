@@ -17,6 +17,8 @@ from core.errors import ConfigError
 
 MIN_SECRET_BYTES = 32
 T = TypeVar("T", int, float)
+TRUE_WORDS = frozenset({"1", "true", "yes"})
+FALSE_WORDS = frozenset({"0", "false", "no"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,11 @@ class Settings:
     idempotency_window_seconds: int
     event_retention_days: int
     embedded_fsync_seconds: float
+    print_admin_token: bool
+    keep_alive_seconds: int
+    request_timeout_seconds: float
+    # None: as many as the open-file limit allows (app.connections.connection_budget).
+    max_connections: int | None
 
     @property
     def embedded(self) -> bool:
@@ -38,7 +45,12 @@ class Settings:
 
 
 def _number(
-    env: Mapping[str, str], name: str, default: T, parse: Callable[[str], T], minimum: T
+    env: Mapping[str, str],
+    name: str,
+    default: T,
+    parse: Callable[[str], T],
+    minimum: T,
+    maximum: T | None = None,
 ) -> T:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -48,9 +60,23 @@ def _number(
     except ValueError:
         kind = "a whole number" if parse is int else "a number"
         raise ConfigError(f"{name} must be {kind}, got {raw!r}") from None
+    if maximum is not None and not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, got {raw!r}")
     if not math.isfinite(value) or not value >= minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {raw!r}")
     return value
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    word = raw.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ConfigError(f"{name} must be one of 1, 0, true, false, yes, no; got {raw!r}")
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -63,14 +89,23 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     if jwt_secret is not None and len(jwt_secret.encode()) < MIN_SECRET_BYTES:
         # RFC 7518 3.2: an HS256 key must be at least as long as the hash.
         raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long")
+    max_connections = (
+        _number(env, "MAX_CONNECTIONS", 1, int, 1) if env.get("MAX_CONNECTIONS") else None
+    )
     return Settings(
         mongodb_url=mongodb_url,
         mongodb_database=env.get("MONGODB_DATABASE") or "storefront_analytics",
         data_dir=Path(env.get("DATA_DIR") or "./data"),
         jwt_secret=jwt_secret,
         host=env.get("HOST") or "127.0.0.1",
-        port=_number(env, "PORT", 8000, int, 0),
+        port=_number(env, "PORT", 8000, int, 1, 65535),
         idempotency_window_seconds=_number(env, "IDEMPOTENCY_WINDOW_SECONDS", 5, int, 0),
         event_retention_days=_number(env, "EVENT_RETENTION_DAYS", 365, int, 1),
         embedded_fsync_seconds=_number(env, "EMBEDDED_FSYNC_SECONDS", 1.0, float, 0.0),
+        # The embedded store is a local, single-user set-up: its admin token on the
+        # console is the quickstart. With MongoDB the console is often a shared log.
+        print_admin_token=_flag(env, "PRINT_ADMIN_TOKEN", mongodb_url is None),
+        keep_alive_seconds=_number(env, "KEEP_ALIVE_SECONDS", 5, int, 1, 3600),
+        request_timeout_seconds=_number(env, "REQUEST_TIMEOUT_SECONDS", 10.0, float, 0.5, 3600.0),
+        max_connections=max_connections,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from auth.tokens import Identity, bearer_token, verify_token
+from auth.tokens import Identity, authenticate
 from core.errors import Unauthenticated
 from core.settings import Settings
 from storage.database import Database
@@ -19,22 +19,19 @@ class Context:
     # The request time: every window and alert timestamp of one request uses it.
     now: datetime
     authorization: str | None = None
-    _identity: Identity | None = field(default=None, init=False, repr=False)
-    _token_checked: bool = field(default=False, init=False, repr=False)
+    # The verified identity, or why there is none: the token is checked once per request.
+    _checked: Identity | Unauthenticated | None = field(default=None, init=False, repr=False)
 
     def identity(self) -> Identity:
-        """The verified bearer identity; ``Unauthenticated`` if missing or invalid."""
-        if not self._token_checked:
-            self._token_checked = True
-            token = bearer_token(self.authorization)
-            if token is not None:
-                try:
-                    self._identity = verify_token(token, self.jwt_secret)
-                except Unauthenticated:
-                    self._identity = None
-        if self._identity is None:
-            raise Unauthenticated("a valid bearer token is required")
-        return self._identity
+        """The verified bearer identity; ``Unauthenticated`` (with its reason) otherwise."""
+        if self._checked is None:
+            try:
+                self._checked = authenticate(self.authorization, self.jwt_secret)
+            except Unauthenticated as error:
+                self._checked = error
+        if isinstance(self._checked, Unauthenticated):
+            raise Unauthenticated(self._checked.message, reason=self._checked.reason)
+        return self._checked
 
     def shopper_email(self) -> str | None:
         """The email of a valid bearer token, else None (tracking never fails on a bad token)."""

@@ -106,7 +106,10 @@ async def test_admin_routes_need_an_admin_token(client: httpx.AsyncClient, path:
     missing = await client.get(path)
     assert (missing.status_code, missing.json()) == (
         401,
-        {"error": "a valid bearer token is required"},
+        {
+            "error": "this field needs a bearer token: send 'Authorization: Bearer <token>'",
+            "reason": "missing",
+        },
     )
     shopper = await client.get(path, headers={"Authorization": f"Bearer {token(admin=False)}"})
     assert shopper.status_code == 403
