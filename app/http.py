@@ -16,16 +16,19 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from app import graphiql
+from app.client_ip import client_ip
 from app.collect import Collect
+from app.cors import Cors
 from app.errors import ServerErrors, starlette_http_error
 from app.graphql_http import GraphQLEndpoint
 from app.limits import BodySizeLimit
 from app.timeouts import BodyTimeout
 from app.tracker import tracker_js
 from app.urban_store import UrbanStoreRoutes
-from auth.secret import signing_secret
+from auth.secret import signing_secret, visitor_key
 from core.clock import utcnow
 from core.settings import Settings
+from metrics.context import RequestFacts
 from schema import build_schema
 from schema.context import Context
 from storage.database import Database
@@ -45,16 +48,26 @@ class Services:
 
 
 def request_context(services: Services) -> Callable[[Request], Awaitable[Context]]:
-    """Each GraphQL request's context: the open store, the settings, the bearer header."""
+    """Each request's context: the open store, the settings, the bearer header, and what
+    the request says of its caller (IP, user agent, Referer) for event context."""
+    settings = services.settings
+    key = visitor_key(services.secret)
 
     async def context(request: Request) -> Context:
         assert services.database is not None, "database not open (lifespan not run)"
+        headers = request.headers
         return Context(
             database=services.database,
-            settings=services.settings,
+            settings=settings,
             jwt_secret=services.secret,
             now=utcnow(),
-            authorization=request.headers.get("authorization"),
+            authorization=headers.get("authorization"),
+            facts=RequestFacts(
+                client_ip=client_ip(request.scope, settings.trusted_proxies),
+                user_agent=headers.get("user-agent"),
+                referer=headers.get("referer"),
+            ),
+            visitor_key=key,
         )
 
     return context
@@ -91,6 +104,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     # Outermost first. ServerErrors answers the HttpError any other middleware raises
     # to refuse a request, and turns anything else that escapes into a JSON 500.
     middleware = [
+        # CORS outermost, so that every answer (errors included) carries its headers.
+        Middleware(Cors, origins=settings.cors_origins),
         Middleware(ServerErrors),
         Middleware(BodyTimeout, seconds=settings.request_timeout_seconds),
         Middleware(BodySizeLimit),

@@ -6,6 +6,8 @@ Only the server generates it (``signing_secret``); ``main.py token`` reads it
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 from pathlib import Path
@@ -65,3 +67,11 @@ def signing_secret(settings: Settings) -> str:
         handle.flush()
         os.fsync(handle.fileno())
     return secret
+
+
+def visitor_key(secret: str) -> bytes:
+    """The key of visitor hashes (docs/metrics.md, Context), derived from the signing
+    secret so that a deployment has one secret to keep; changing it starts new visitors."""
+    return hmac.new(
+        secret.encode(), b"storefront-analytics visitor id, v1", hashlib.sha256
+    ).digest()

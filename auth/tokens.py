@@ -77,6 +77,8 @@ class Identity:
     email: str | None
     is_admin: bool
     tenants: frozenset[str]
+    # A server-side sender: its events are never taken for bots (docs/metrics.md, Context).
+    may_ingest: bool = False
 
     def may_read(self, tenant: str) -> bool:
         return ALL_TENANTS in self.tenants or tenant in self.tenants
@@ -113,6 +115,7 @@ def verify_token(token: str, secret: str) -> Identity:
         email=email if isinstance(email, str) and email else None,
         is_admin=claims.get("is_admin") is True,
         tenants=_tenant_scope(claims),
+        may_ingest=claims.get("is_admin") is True or claims.get("ingest") is True,
     )
 
 

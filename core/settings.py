@@ -6,8 +6,10 @@ Every knob is documented in the README's Configuration table; nothing else reads
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +18,10 @@ from typing import TypeVar
 from core.errors import ConfigError
 
 MIN_SECRET_BYTES = 32
+ORIGIN_PATTERN = re.compile(
+    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+)
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 T = TypeVar("T", int, float)
 TRUE_WORDS = frozenset({"1", "true", "yes"})
 FALSE_WORDS = frozenset({"0", "false", "no"})
@@ -37,6 +43,10 @@ class Settings:
     request_timeout_seconds: float
     # None: as many as the open-file limit allows (app.connections.connection_budget).
     max_connections: int | None
+    # Browser origins allowed to call the API (CORS); ("*",) = any.
+    cors_origins: tuple[str, ...] = ("*",)
+    # Peers whose X-Forwarded-For is believed (docs/metrics.md, Context).
+    trusted_proxies: tuple[IPNetwork, ...] = ()
 
     @property
     def embedded(self) -> bool:
@@ -79,6 +89,34 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be one of 1, 0, true, false, yes, no; got {raw!r}")
 
 
+def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
+    raw = env.get("CORS_ORIGINS")
+    if raw is None or not raw.strip():
+        return ("*",)
+    origins = tuple(
+        dict.fromkeys(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
+    )
+    for origin in origins:
+        if origin != "*" and not ORIGIN_PATTERN.fullmatch(origin):
+            raise ConfigError(
+                f"CORS_ORIGINS must list * or origins like https://shop.example, got {origin!r}"
+            )
+    return ("*",) if "*" in origins else origins
+
+
+def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:
+    networks: list[IPNetwork] = []
+    for part in (env.get(name) or "").split(","):
+        if part.strip():
+            try:
+                networks.append(ipaddress.ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ConfigError(
+                    f"{name} must list IP addresses or networks (10.0.0.0/8), got {part.strip()!r}"
+                ) from None
+    return tuple(networks)
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the configuration; raise ``ConfigError`` with a one-line reason when invalid."""
     env = os.environ if env is None else env
@@ -108,4 +146,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         keep_alive_seconds=_number(env, "KEEP_ALIVE_SECONDS", 5, int, 1, 3600),
         request_timeout_seconds=_number(env, "REQUEST_TIMEOUT_SECONDS", 10.0, float, 0.5, 3600.0),
         max_connections=max_connections,
+        cors_origins=_origins(env),
+        trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
     )

@@ -59,6 +59,7 @@ class CountMode(StrEnum):
 class TrackStatus(StrEnum):
     OK = "OK"
     DUPLICATE_IGNORED = "DUPLICATE_IGNORED"
+    BOT = "BOT"
 
 
 class Severity(StrEnum):

@@ -19,12 +19,15 @@ import hmac
 import ipaddress
 import re
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from crawlerdetect import CrawlerDetect
 from ua_parser import parse as parse_user_agent
+
+from storage.documents import StoredContext
 
 MAX_USER_AGENT = 512
 MAX_URL = 2048
@@ -308,26 +311,34 @@ def event_context(
     url: str | None,
     referrer: str | None,
     source: str | None,
-) -> dict[str, Any]:
-    """The context fields stored with a tracked event (only those that have a value).
+    utm: Mapping[str, str] | None = None,
+    known_visitor: str | None = None,
+) -> tuple[StoredContext, str | None]:
+    """The context fields stored with a tracked event (only those that have a value),
+    and its source: the caller's, else one derived from the UTM fields or the referrer.
 
     Of ``url`` only the path and the UTM parameters are kept (a query string may
     carry anything).
-    ``source`` is the caller's (None when it gave none); the derived one is returned
-    under ``source`` when the caller gave none and one can be derived.
+    ``source`` is the caller's (None when it gave none). An import may carry its own
+    ``utm`` fields (over those of ``url``) and the visitor its old system knew.
     """
     user_agent = (facts.user_agent or "")[:MAX_USER_AGENT]
     agent = classify_user_agent(user_agent)
     page = parse_page_url(url)
+    if utm:
+        page = PageUrl(host=page.host, page=page.page, utm={**page.utm, **utm})
     referrer = referrer if referrer is not None else facts.referer
     from_host = referrer_host(referrer)
     derived = source or derive_source(
         utm_source=page.utm.get("utm_source"), referrer_host=from_host, own_host=page.host
     )
     fields: dict[str, Any] = {
-        "visitorId": visitor_id(visitor_key, tenant, facts.client_ip or "", user_agent)
-        if facts.client_ip or user_agent
-        else None,
+        "visitorId": known_visitor
+        or (
+            visitor_id(visitor_key, tenant, facts.client_ip, user_agent)
+            if facts.client_ip
+            else None
+        ),
         "userAgent": user_agent or None,
         "browser": agent.browser,
         "os": agent.os,
@@ -341,7 +352,6 @@ def event_context(
         "utmCampaign": page.utm.get("utm_campaign"),
         "utmTerm": page.utm.get("utm_term"),
         "utmContent": page.utm.get("utm_content"),
-        "source": derived,
         "channel": derive_channel(
             utm_medium=page.utm.get("utm_medium"),
             source=derived,
@@ -350,4 +360,5 @@ def event_context(
         ),
         "bot": True if agent.bot and not facts.trusted else None,
     }
-    return {name: value for name, value in fields.items() if value is not None}
+    stored = {name: value for name, value in fields.items() if value is not None}
+    return cast(StoredContext, stored), derived

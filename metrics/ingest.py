@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,11 +27,14 @@ from core.vocabulary import (
     TENANT_PATTERN,
     TrackStatus,
 )
+from metrics.context import RequestFacts, event_context
 from metrics.lines import MAX_PRICE, MAX_QUANTITY
 from storage.database import Database
 from storage.documents import EventDocument
 
 MAX_STRING = 256
+MAX_URL = 2048
+COUNTRY_PATTERN = re.compile(r"^[A-Z]{2}$")
 MAX_METADATA_BYTES = 4096
 MAX_METADATA_DEPTH = 8
 MAX_IMPORT_BATCH = 1000
@@ -55,9 +59,18 @@ class EventInput:
     source: str | None = None
     error_message: str | None = None
     idempotency_key: str | None = None
-    # Import only (admins): a past time and a shopper id.
+    # The page the event happened on; its referrer (default: the Referer header).
+    url: str | None = None
+    referrer: str | None = None
+    # Import only (admins): a past time, a shopper id and the context of the time.
     created_at: datetime | None = None
     user_id: str | None = None
+    visitor_id: str | None = None
+    country: str | None = None
+    user_agent: str | None = None
+    utm_source: str | None = None
+    utm_medium: str | None = None
+    utm_campaign: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +93,8 @@ def _lone_surrogates(field: str) -> BadUserInput:
     return BadUserInput(f"{field} must not contain lone surrogates (U+D800-U+DFFF)", field=field)
 
 
-def checked_text(value: str | None, field: str) -> str | None:
-    """A caller's string as storage can hold it: ≤ 256 characters, no NUL, valid UTF-8."""
-    if value is None:
-        return None
-    if len(value) > MAX_STRING:
-        raise BadUserInput(f"{field} must be at most {MAX_STRING} characters", field=field)
+def _storable(value: str, field: str) -> str:
+    """``value`` if storage can hold it: no NUL, valid UTF-8 (no lone surrogate)."""
     if "\x00" in value:
         raise BadUserInput(f"{field} must not contain NUL characters", field=field)
     if not value.isascii():
@@ -94,6 +103,15 @@ def checked_text(value: str | None, field: str) -> str | None:
         except UnicodeEncodeError:
             raise _lone_surrogates(field) from None
     return value
+
+
+def checked_text(value: str | None, field: str) -> str | None:
+    """A caller's string as storage can hold it: ≤ 256 characters, no NUL, valid UTF-8."""
+    if value is None:
+        return None
+    if len(value) > MAX_STRING:
+        raise BadUserInput(f"{field} must be at most {MAX_STRING} characters", field=field)
+    return _storable(value, field)
 
 
 def _check_metadata_keys(value: Any, field: str, depth: int = 0) -> None:
@@ -205,12 +223,44 @@ def _receive_time(now: datetime) -> tuple[datetime, str]:
     return to_naive_utc(now), now.isoformat()
 
 
+def _url(value: str | None, field: str) -> str | None:
+    if value is None:
+        return None
+    if len(value) > MAX_URL:
+        raise BadUserInput(f"{field} must be at most {MAX_URL} characters", field=field)
+    return _storable(value, field)
+
+
 def live_document(
-    item: EventInput, *, tenant: str, user_id: str | None, now: datetime, prefix: str = ""
+    item: EventInput,
+    *,
+    tenant: str,
+    user_id: str | None,
+    now: datetime,
+    prefix: str = "",
+    facts: RequestFacts | None = None,
+    visitor_key: bytes = b"",
 ) -> EventDocument:
-    """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token."""
+    """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token.
+
+    ``facts`` (what the request says of its caller) give the event its context.
+    """
     created_at, received = _receive_time(now)
     doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
+    url = _url(item.url, f"{prefix}url")
+    referrer = _url(item.referrer, f"{prefix}referrer")
+    if facts is not None:
+        context, source = event_context(
+            facts=facts,
+            visitor_key=visitor_key,
+            tenant=tenant,
+            url=url,
+            referrer=referrer,
+            source=item.source,
+        )
+        doc = EventDocument(**doc, **context)
+        if item.source is None:
+            doc["source"] = source
     key = checked_text(item.idempotency_key, f"{prefix}idempotencyKey")
     if key:
         doc["dedupeKey"] = f"live:{key}"
@@ -267,6 +317,47 @@ def import_document(
             doc["errorMessage"],
         )
     doc["dedupeKey"] = f"import:{key}"
+    return _with_imported_context(doc, item, tenant=tenant, prefix=prefix)
+
+
+def _with_imported_context(
+    doc: EventDocument, item: EventInput, *, tenant: str, prefix: str
+) -> EventDocument:
+    """The context an import carries: given fields kept, the rest derived as for live
+    events (but never from the importing admin's own request)."""
+    utm = {
+        name: text
+        for name, value, field in (
+            ("utm_source", item.utm_source, "utmSource"),
+            ("utm_medium", item.utm_medium, "utmMedium"),
+            ("utm_campaign", item.utm_campaign, "utmCampaign"),
+        )
+        if (text := checked_text(value, f"{prefix}{field}"))
+    }
+    country = item.country
+    if country is not None and not COUNTRY_PATTERN.fullmatch(country):
+        raise BadUserInput(
+            "country must be an ISO 3166 alpha-2 code (two capital letters)",
+            field=f"{prefix}country",
+        )
+    given = (item.url, item.referrer, item.visitor_id, country, item.user_agent, *utm)
+    if all(value is None for value in given):
+        return doc
+    context, source = event_context(
+        facts=RequestFacts(user_agent=_storable(item.user_agent or "", f"{prefix}userAgent")),
+        visitor_key=b"",
+        tenant=tenant,
+        url=_url(item.url, f"{prefix}url"),
+        referrer=_url(item.referrer, f"{prefix}referrer"),
+        source=item.source,
+        utm=utm,
+        known_visitor=checked_text(item.visitor_id, f"{prefix}visitorId") or None,
+    )
+    if country is not None:
+        context["country"] = country
+    doc = EventDocument(**doc, **context)
+    if item.source is None:
+        doc["source"] = source
     return doc
 
 
@@ -281,9 +372,15 @@ async def track_events(
     retire_before = to_naive_utc(now) - timedelta(seconds=window_seconds)
     stored = await database.insert_events(docs, retire_before=retire_before)
     return [
-        TrackOutcome(TrackStatus.OK if ok else TrackStatus.DUPLICATE_IGNORED, doc["sessionId"])
+        TrackOutcome(_status(doc, ok), doc["sessionId"])
         for doc, ok in zip(docs, stored, strict=True)
     ]
+
+
+def _status(doc: EventDocument, stored: bool) -> TrackStatus:
+    if not stored:
+        return TrackStatus.DUPLICATE_IGNORED
+    return TrackStatus.BOT if doc.get("bot") else TrackStatus.OK
 
 
 async def import_events(database: Database, docs: Sequence[EventDocument]) -> tuple[int, int]:

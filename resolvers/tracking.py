@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from core.errors import BadUserInput
 from metrics import ingest as events
+from metrics.context import RequestFacts
 from metrics.ingest import EventInput
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
@@ -18,13 +19,24 @@ from storage.documents import EventDocument
 
 
 def _live_document(
-    context: Context, item: Mapping[str, Any], *, email: str | None, prefix: str
+    context: Context,
+    item: Mapping[str, Any],
+    *,
+    email: str | None,
+    caller: RequestFacts,
+    prefix: str,
 ) -> EventDocument:
     """Validate one ``TrackEventInput`` (keyed by Python field names) into a document."""
     fields = dict(item)
     tenant = events.validate_tenant(fields.pop("tenant_id", None), field=f"{prefix}tenantId")
     return events.live_document(
-        EventInput(**fields), tenant=tenant, user_id=email, now=context.now, prefix=prefix
+        EventInput(**fields),
+        tenant=tenant,
+        user_id=email,
+        now=context.now,
+        prefix=prefix,
+        facts=caller,
+        visitor_key=context.visitor_key,
     )
 
 
@@ -41,7 +53,9 @@ async def track_event(context: Context, item: Mapping[str, Any]) -> TrackEventRe
     """One shopper action. ``item`` is a ``TrackEventInput`` keyed by Python field names:
     from a strawberry object (``schema.inputs.input_fields``) or straight from
     graphql-core (``schema.fast_path``)."""
-    doc = _live_document(context, item, email=context.shopper_email(), prefix="input.")
+    doc = _live_document(
+        context, item, email=context.shopper_email(), caller=context.caller(), prefix="input."
+    )
     (outcome,) = await _store(context, [doc])
     return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
 
@@ -55,12 +69,14 @@ async def track_events(
             f"at most {events.MAX_TRACK_BATCH} events per call, got {len(items)}",
             field="events",
         )
-    email = context.shopper_email()
+    email, caller = context.shopper_email(), context.caller()
     results: list[TrackEventsItem] = []
     valid: list[tuple[int, EventDocument]] = []
     for index, item in enumerate(items):
         try:
-            doc = _live_document(context, item, email=email, prefix=f"events[{index}].")
+            doc = _live_document(
+                context, item, email=email, caller=caller, prefix=f"events[{index}]."
+            )
         except BadUserInput as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)
             results.append(

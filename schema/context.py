@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auth.tokens import Identity, authenticate
 from core.errors import Unauthenticated
 from core.settings import Settings
+from metrics.context import RequestFacts
 from storage.database import Database
 
 
@@ -19,6 +20,9 @@ class Context:
     # The request time: every window and alert timestamp of one request uses it.
     now: datetime
     authorization: str | None = None
+    # What the request says of its caller (IP, user agent, Referer), for event context.
+    facts: RequestFacts = field(default_factory=RequestFacts)
+    visitor_key: bytes = b""
     # The verified identity, or why there is none: the token is checked once per request.
     _checked: Identity | Unauthenticated | None = field(default=None, init=False, repr=False)
 
@@ -32,6 +36,14 @@ class Context:
         if isinstance(self._checked, Unauthenticated):
             raise Unauthenticated(self._checked.message, reason=self._checked.reason)
         return self._checked
+
+    def caller(self) -> RequestFacts:
+        """The request's facts, trusted when its token allows ingestion (never a bot)."""
+        try:
+            trusted = self.identity().may_ingest
+        except Unauthenticated:
+            trusted = False
+        return replace(self.facts, trusted=trusted) if trusted else self.facts
 
     def shopper_email(self) -> str | None:
         """The email of a valid bearer token, else None (tracking never fails on a bad token)."""

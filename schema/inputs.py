@@ -39,6 +39,14 @@ class TrackEventInput:
         default=None,
         description="Client key: a repeat within IDEMPOTENCY_WINDOW_SECONDS is ignored.",
     )
+    url: str | None = strawberry.field(
+        default=None,
+        description="The page's full URL (≤ 2,048 characters); its path and utm_* parameters "
+        "are kept.",
+    )
+    referrer: str | None = strawberry.field(
+        default=None, description="document.referrer; defaults to the Referer header."
+    )
 
 
 @strawberry.input(
@@ -63,6 +71,22 @@ class ImportEventInput:
         description="Import key; without one a key is derived from the content, so "
         "re-running an import stores nothing twice.",
     )
+    url: str | None = strawberry.field(
+        default=None, description="The page's full URL; its path and utm_* are kept."
+    )
+    referrer: str | None = strawberry.field(default=None, description="The page's referrer.")
+    visitor_id: str | None = strawberry.field(
+        default=None, description="The visitor as the old system knew it (≤ 256 characters)."
+    )
+    country: str | None = strawberry.field(
+        default=None, description="ISO 3166 alpha-2 country code (two capital letters)."
+    )
+    user_agent: str | None = strawberry.field(
+        default=None, description="The shopper's user agent (≤ 512 characters are kept)."
+    )
+    utm_source: str | None = strawberry.field(default=None, description="utm_source.")
+    utm_medium: str | None = strawberry.field(default=None, description="utm_medium.")
+    utm_campaign: str | None = strawberry.field(default=None, description="utm_campaign.")
 
 
 def input_fields(item: TrackEventInput | ImportEventInput) -> dict[str, Any]:

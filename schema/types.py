@@ -29,7 +29,8 @@ RfmSegmentEnum = strawberry.enum(RfmSegment, description="RFM customer segment."
 class TrackEventResult:
     status: TrackStatus = strawberry.field(
         description="OK when stored; DUPLICATE_IGNORED when its idempotencyKey was stored "
-        "less than IDEMPOTENCY_WINDOW_SECONDS ago."
+        "less than IDEMPOTENCY_WINDOW_SECONDS ago; BOT when stored as bot traffic (a known "
+        "crawler or headless browser), which no metric counts."
     )
     session_id: str = strawberry.field(
         description="The event's session id; generated (UUID4) when the call had none."

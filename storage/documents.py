@@ -10,7 +10,30 @@ from bson import ObjectId
 EVENTS = "analytics_events"
 
 
-class EventDocument(TypedDict):
+class StoredContext(TypedDict, total=False):
+    """An event's context, derived by the server (docs/metrics.md, "Context, visitors,
+    bots"). Only fields that have a value are stored: a missing field reads as null in
+    every query, and people's events carry no ``bot`` field at all."""
+
+    visitorId: str
+    userAgent: str
+    browser: str
+    os: str
+    device: str
+    country: str
+    referrer: str
+    referrerHost: str
+    page: str
+    utmSource: str
+    utmMedium: str
+    utmCampaign: str
+    utmTerm: str
+    utmContent: str
+    channel: str
+    bot: bool
+
+
+class EventDocument(StoredContext):
     """One tracked event in ``analytics_events`` (see docs/metrics.md, Events).
 
     ``quantity`` and ``orderId`` are derived at ingest from ``metadata`` so that
