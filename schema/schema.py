@@ -6,15 +6,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
 from strawberry.extensions.field_extension import FieldExtension
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
@@ -26,12 +20,10 @@ from schema.context import Context
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
 from schema.inputs import ImportEventInput, TrackEventInput, input_fields
-from schema.limits import DepthLimit
+from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
 
-MAX_ALIASES = 30
-MAX_TOKENS = 2000
 CACHE_SIZE = 256
 
 TenantArg = Annotated[
@@ -160,12 +152,6 @@ class Mutation:
         return await tracking.import_events(info, events, tenant_id)
 
 
-# Built once: the validation cache is keyed by the rule classes, and
-# MaxAliasesLimiter makes a new class each time it is constructed, so as a
-# per-request extension it would make every request miss the cache.
-VALIDATION_RULES: list[type[ASTValidationRule]] = [DepthLimit, max_aliases_rule(MAX_ALIASES)]
-
-
 class Schema(strawberry.Schema):
     """Every error leaves with an ``extensions.code`` (see ``schema.errors``)."""
 
@@ -192,9 +178,10 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
         mutation=Mutation,
         extensions=[
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+            ValidationRules,
             lambda: ParserCache(maxsize=CACHE_SIZE),
             lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: AddValidationRules(VALIDATION_RULES),
+            OneOperation,
         ],
     )
     if fast_paths:
