@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaxTokensLimiter, ParserCache, ValidationCache
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult, Info
 from core.vocabulary import CountMode
 from resolvers import admin_views, tracking
 from schema.batch import TrackEventsItem
+from schema.caches import DocumentCache
 from schema.context import Context
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
@@ -23,8 +24,6 @@ from schema.inputs import ImportEventInput, TrackEventInput, input_fields
 from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
-
-CACHE_SIZE = 256
 
 TenantArg = Annotated[
     strawberry.ID | None,
@@ -157,7 +156,7 @@ class Schema(strawberry.Schema):
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         # Wrapping execute (not an extension hook) also covers parse errors,
-        # which ParserCache raises outside the operation hooks.
+        # which the document cache raises outside the operation hooks.
         result = await super().execute(*args, **kwargs)
         if result.errors:
             result.errors = [coded(error) for error in result.errors]
@@ -177,10 +176,10 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            # Limits and the cache: schema.limits, schema.caches.
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
             ValidationRules,
-            lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
+            DocumentCache(),
             OneOperation,
         ],
     )
