@@ -6,15 +6,9 @@ from datetime import date
 from typing import Annotated, Any
 
 import strawberry
-from graphql import ASTValidationRule, GraphQLError
-from strawberry.extensions import (
-    AddValidationRules,
-    MaxTokensLimiter,
-    ParserCache,
-    ValidationCache,
-)
+from graphql import GraphQLError
+from strawberry.extensions import MaxTokensLimiter
 from strawberry.extensions.field_extension import FieldExtension
-from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
@@ -22,17 +16,14 @@ from strawberry.types import ExecutionResult, Info
 from core.vocabulary import CountMode
 from resolvers import admin_views, tracking
 from schema.batch import TrackEventsItem
+from schema.caches import DocumentCache
 from schema.context import Context
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
 from schema.inputs import ImportEventInput, TrackEventInput, input_fields
-from schema.limits import DepthLimit
+from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
-
-MAX_ALIASES = 30
-MAX_TOKENS = 2000
-CACHE_SIZE = 256
 
 TenantArg = Annotated[
     strawberry.ID | None,
@@ -164,18 +155,12 @@ class Mutation:
         return await tracking.import_events(info, events, tenant_id)
 
 
-# Built once: the validation cache is keyed by the rule classes, and
-# MaxAliasesLimiter makes a new class each time it is constructed, so as a
-# per-request extension it would make every request miss the cache.
-VALIDATION_RULES: list[type[ASTValidationRule]] = [DepthLimit, max_aliases_rule(MAX_ALIASES)]
-
-
 class Schema(strawberry.Schema):
     """Every error leaves with an ``extensions.code`` (see ``schema.errors``)."""
 
     async def execute(self, *args: Any, **kwargs: Any) -> ExecutionResult:
         # Wrapping execute (not an extension hook) also covers parse errors,
-        # which ParserCache raises outside the operation hooks.
+        # which the document cache raises outside the operation hooks.
         result = await super().execute(*args, **kwargs)
         if result.errors:
             result.errors = [coded(error) for error in result.errors]
@@ -195,10 +180,11 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
         query=Query,
         mutation=Mutation,
         extensions=[
+            # Limits and the cache: schema.limits, schema.caches.
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
-            lambda: ParserCache(maxsize=CACHE_SIZE),
-            lambda: ValidationCache(maxsize=CACHE_SIZE),
-            lambda: AddValidationRules(VALIDATION_RULES),
+            ValidationRules,
+            DocumentCache(),
+            OneOperation,
         ],
     )
     if fast_paths:
