@@ -48,8 +48,15 @@ REQUEST_ERRORS = [
         {"query": "query($n: String!) { __type(name: $n) { name } }", "variables": {"n": None}},
         "Variable '$n' has invalid value: Expected value of non-null type 'String!' not to be",
     ),
-    ({"query": "fragment F on Query { __typename }"}, "Can't get GraphQL operation type"),
-    ({"query": "query A { __typename }", "operationName": "B"}, 'Unknown operation named "B".'),
+    ({"query": "fragment F on Query { __typename }"}, "The document has no operation to run."),
+    (
+        {"query": "query A { __typename }", "operationName": "B"},
+        "The document has no operation named 'B'.",
+    ),
+    (
+        {"query": "query A { __typename } query B { __typename }"},
+        "The document has several operations: operationName must name one of them.",
+    ),
     ({"query": ""}, "Syntax Error: the query is empty."),
     ({"query": "subscription { __typename }"}, "subscription operations are not supported"),
 ]
