@@ -20,6 +20,7 @@ from app import json_codec
 from app.errors import HttpError
 
 PARAMETERS = ("query", "operationName", "variables", "extensions")
+MAX_QUERY_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +54,10 @@ def _from_parameters(
         raise _bad("the request has no query parameter")
     if not isinstance(query, str):
         raise _bad("query must be a string")
+    if len(query) > MAX_QUERY_CHARS:
+        # Lexing costs CPU on the one event loop (~0.1-0.2 s a MiB) before any
+        # token limit applies; no real query comes near this.
+        raise _bad(f"query must be at most {MAX_QUERY_CHARS:,} characters")
     if operation_name is not None and not isinstance(operation_name, str):
         raise _bad("operationName must be a string or null")
     if variables is not None and not isinstance(variables, dict):

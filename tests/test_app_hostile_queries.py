@@ -12,7 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from app.graphql_request import MAX_QUERY_CHARS
 from bench import validation as shapes
+from bench.cache_flood import MIB, expected_answer
 from bench.cache_flood import query as flood_query
 from tests.live_server import Server
 
@@ -124,27 +126,31 @@ def vm_rss_mib(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_distinct_one_mebibyte_queries_do_not_pin_memory(tmp_path: Path) -> None:
-    # A few tokens, ~1 MiB of blanks, one emoji making each text a 4 MiB str.
+def test_distinct_large_queries_do_not_pin_memory(tmp_path: Path) -> None:
+    # A few tokens, blanks, one emoji making each text a 4-byte-a-character str: 1 MiB
+    # ones are refused before parsing; ones just under the 64 Ki limit parse and answer.
     server = Server(tmp_path / "data")
     try:
 
-        async def flood() -> list[dict[str, Any]]:
+        async def flood(size: int) -> list[dict[str, Any]]:
             limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
             async with httpx.AsyncClient(base_url=server.url, timeout=30, limits=limits) as client:
                 gate = asyncio.Semaphore(4)
 
                 async def one(i: int) -> dict[str, Any]:
-                    async with gate:  # built inside: 4 texts in memory, not 150
-                        query = flood_query("blank", i)
+                    async with gate:  # built inside: 4 texts in memory, not all of them
+                        query = flood_query("blank", i, size)
                         response = await client.post("/graphql", json={"query": query})
                     answer: dict[str, Any] = response.json()
                     return answer
 
                 return await asyncio.gather(*(one(i) for i in range(FLOOD)))
 
-        bodies = asyncio.run(flood())
-        assert bodies == [{"data": {"__typename": "Query"}}] * FLOOD
+        huge = asyncio.run(flood(MIB))
+        assert huge == [expected_answer("blank", MIB)] * FLOOD
+        assert huge[0]["errors"][0]["message"] == "query must be at most 65,536 characters"
+        under = asyncio.run(flood(MAX_QUERY_CHARS - 100))
+        assert under == [{"data": {"__typename": "Query"}}] * FLOOD
         assert vm_rss_mib(server.process.pid) < 300
     finally:
         server.kill()
