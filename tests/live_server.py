@@ -62,5 +62,6 @@ class Server:
             self.process.send_signal(signal.SIGKILL)
         self.process.wait(timeout=10)
         assert self.process.stdout is not None
-        self.output = self.process.stdout.read()
-        self.process.stdout.close()
+        if not self.process.stdout.closed:  # a second kill keeps what the first collected
+            self.output = self.process.stdout.read()
+            self.process.stdout.close()

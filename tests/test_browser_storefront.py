@@ -1,0 +1,247 @@
+"""A storefront in a real browser (Debian's Chromium, headless, through Playwright).
+
+The shop's pages live on one origin (``http://localhost:<port>``, a tiny static server
+here); the API on another (``http://127.0.0.1:<port>``, the real server). One page
+loads ``tracker.js`` with a script tag, navigates as a single-page app, clicks a
+``data-track`` button and closes; another calls the Urban Store REST route with
+``fetch`` as that shop's frontend does. The stored events are read back from the
+store, whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import http.server
+import json
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from storage.embedded import EmbeddedDatabase
+from tests.live_server import Server, free_port
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Headless Chromium calls itself HeadlessChrome, a bot by docs/metrics.md.
+DESKTOP_CHROME = (
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/156.0.0.0 Safari/537.36"
+)
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+SHOP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
+<script src="{api}/tracker.js" data-tenant="shop1" data-flush-seconds="0.3" defer></script>
+</head><body><h1>Shop</h1>
+<button id="wa" data-track="whatsapp_cart_click" data-product-slug="tee">WhatsApp</button>
+</body></html>"""
+
+REST_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Cart</title>
+</head><body><p id="result">pending</p><script>
+fetch("{api}/api/analytics/track/", {{
+  method: "POST",
+  headers: {{"Content-Type": "application/json"}},
+  body: JSON.stringify({{event_type: "add_to_cart", session_id: "rest-1",
+                        product_slug: "tee", price: "19.90", metadata: {{quantity: 2}}}})
+}}).then(async (r) => {{
+  document.getElementById("result").textContent = r.status + " " + await r.text();
+}}).catch((e) => {{ document.getElementById("result").textContent = "failed " + e; }});
+</script></body></html>"""
+
+
+class Shop:
+    """The storefront's own origin: serves the two pages for any path (an SPA)."""
+
+    def __init__(self, api: str) -> None:
+        pages = {"/cart": REST_PAGE.format(api=api)}
+        default = SHOP_PAGE.format(api=api)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                body = pages.get(self.path.split("?")[0], default).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.port = free_port()
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+        self.url = f"http://localhost:{self.port}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    return tmp_path / "data"
+
+
+@pytest.fixture
+def api(data_dir: Path) -> Iterator[Server]:
+    server = Server(data_dir)
+    yield server
+    server.kill()
+
+
+@pytest.fixture
+def shop(api: Server) -> Iterator[Shop]:
+    served = Shop(api.url)
+    yield served
+    served.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the browser tests: .ci/chromium did not install Chromium")
+        pytest.skip("Chromium is not installed (make test installs it where it can)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield launched
+        launched.close()
+
+
+def stored(data_dir: Path) -> list[dict[str, Any]]:
+    """Every event in the (stopped) server's store, oldest first."""
+
+    async def read() -> list[dict[str, Any]]:
+        database = await EmbeddedDatabase.open(data_dir, fsync_seconds=0)
+        try:
+            return sorted(database.documents(), key=lambda d: (d["createdAt"], d["_id"]))
+        finally:
+            await database.close()
+
+    # Playwright's sync API keeps an event loop running in this thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, read()).result()
+
+
+def wait_for_growth(path: Path, size: int) -> None:
+    """Until ``path`` (the journal) grows past ``size``: a write was acknowledged."""
+    for _ in range(100):  # bounded: 10 s
+        if path.stat().st_size > size:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"{path} did not grow: the beacon never arrived")
+
+
+class Sent:
+    """Counts the events the page sent that the API has answered (fetch or beacon)."""
+
+    def __init__(self, context: Any) -> None:
+        self.events = 0
+        context.on("requestfinished", self._finished)
+
+    def _finished(self, request: Any) -> None:
+        if request.method == "POST" and request.url.endswith(("/graphql", "/collect")):
+            body = json.loads(request.post_data or "{}")
+            events = body.get("events") or (body.get("variables") or {}).get("e") or []
+            self.events += len(events)
+
+    def wait_for(self, page_or_context: Any, count: int) -> None:
+        for _ in range(100):  # bounded: 10 s
+            if self.events >= count:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{self.events} of {count} events were answered")
+
+
+def test_tracker_in_a_real_browser(api: Server, shop: Shop, browser: Any, data_dir: Path) -> None:
+    context = browser.new_context(user_agent=DESKTOP_CHROME)
+    sent = Sent(context)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.goto(f"{shop.url}/?utm_source=ig&utm_campaign=bf")
+    page.wait_for_function("window.storefrontAnalytics !== undefined")
+    page.wait_for_timeout(1200)  # visible time on the first page
+    page.evaluate("history.pushState({}, '', '/p/tee')")  # SPA navigation
+    page.click("#wa")
+    page.wait_for_timeout(1200)
+    page.evaluate("history.back()")  # popstate, back to /
+    page.wait_for_url(f"{shop.url}/?utm_source=ig&utm_campaign=bf")
+    page.wait_for_timeout(1200)
+    sent.wait_for(context, 6)
+    journal = data_dir / "events.journal"
+    before = journal.stat().st_size
+    page.close(run_before_unload=True)  # pagehide: the last time on page leaves as a beacon
+    wait_for_growth(journal, before)
+    context.close()
+    api.kill()
+    events = [e for e in stored(data_dir) if e["tenantId"] == "shop1"]
+    assert errors == []
+    summary = [
+        (e["eventType"], e.get("page"), e.get("productSlug"), (e["metadata"] or {}).get("seconds"))
+        for e in events
+    ]
+    seconds = [s for (_, _, _, s) in summary if s is not None]
+    assert all(isinstance(s, int) and 1 <= s <= 3 for s in seconds), summary
+    assert [(t, p, slug) for (t, p, slug, _) in summary] == [
+        ("page_view", "/", None),
+        ("time_on_page", "/", None),
+        ("page_view", "/p/tee", None),
+        ("whatsapp_cart_click", "/p/tee", "tee"),
+        ("time_on_page", "/p/tee", None),
+        ("page_view", "/", None),
+        ("time_on_page", "/", None),
+    ]
+    first = events[0]
+    assert {k: first.get(k) for k in ("utmSource", "utmCampaign", "source", "channel")} == {
+        "utmSource": "ig",
+        "utmCampaign": "bf",
+        "source": "ig",
+        "channel": "Direct",
+    }
+    for event in events:
+        assert (event.get("browser"), event.get("os"), event.get("device")) == (
+            "Chrome",
+            "Linux",
+            "desktop",
+        )
+        assert "bot" not in event and "country" not in event  # loopback: no country
+        assert event["userAgent"] == DESKTOP_CHROME
+    assert len({e["sessionId"] for e in events}) == 1
+    assert len({e["visitorId"] for e in events}) == 1
+    assert len({e["dedupeKey"] for e in events}) == 7  # one idempotency key per fire
+
+
+def test_urban_store_fetch_from_another_origin(
+    api: Server, shop: Shop, browser: Any, data_dir: Path
+) -> None:
+    context = browser.new_context(user_agent=DESKTOP_CHROME)
+    page = context.new_page()
+    page.goto(f"{shop.url}/cart")
+    page.wait_for_function("document.getElementById('result').textContent !== 'pending'")
+    assert page.inner_text("#result") == '201 {"status":"ok"}'
+    context.close()
+    api.kill()
+    (event,) = stored(data_dir)
+    assert {
+        k: event[k] for k in ("eventType", "sessionId", "productSlug", "price", "quantity")
+    } == {
+        "eventType": "add_to_cart",
+        "sessionId": "rest-1",
+        "productSlug": "tee",
+        "price": 19.9,
+        "quantity": 2,
+    }
+    assert event["browser"] == "Chrome" and event["tenantId"] == "default"
