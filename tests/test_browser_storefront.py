@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 
+from auth.tokens import issue_token
 from storage.embedded import EmbeddedDatabase
 from tests.live_server import Server, free_port
 
@@ -38,7 +39,8 @@ DESKTOP_CHROME = (
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 SHOP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
-<script src="{api}/tracker.js" data-tenant="shop1" data-flush-seconds="0.3" defer></script>
+<script src="{api}/tracker.js" data-tenant="shop1" data-flush-seconds="0.3" {extra} defer>
+</script>
 </head><body><h1>Shop</h1>
 <button id="wa" data-track="whatsapp_cart_click" data-product-slug="tee">WhatsApp</button>
 </body></html>"""
@@ -60,8 +62,11 @@ class Shop:
     """The storefront's own origin: serves the two pages for any path (an SPA)."""
 
     def __init__(self, api: str) -> None:
-        pages = {"/cart": REST_PAGE.format(api=api)}
-        default = SHOP_PAGE.format(api=api)
+        pages = {
+            "/cart": REST_PAGE.format(api=api),
+            "/private": SHOP_PAGE.format(api=api, extra="data-respect-dnt"),
+        }
+        default = SHOP_PAGE.format(api=api, extra="")
 
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_GET(self) -> None:
@@ -119,6 +124,11 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def api_secret(data_dir: Path) -> str:
+    """The secret the server generated in its DATA_DIR."""
+    return (data_dir / "jwt_secret").read_text().strip()
+
+
 def stored(data_dir: Path) -> list[dict[str, Any]]:
     """Every event in the (stopped) server's store, oldest first."""
 
@@ -156,11 +166,11 @@ class Sent:
             events = body.get("events") or (body.get("variables") or {}).get("e") or []
             self.events += len(events)
 
-    def wait_for(self, page_or_context: Any, count: int) -> None:
+    def wait_for(self, page: Any, count: int) -> None:
         for _ in range(100):  # bounded: 10 s
             if self.events >= count:
                 return
-            time.sleep(0.1)
+            page.wait_for_timeout(100)  # Playwright delivers events while it waits
         raise AssertionError(f"{self.events} of {count} events were answered")
 
 
@@ -180,7 +190,7 @@ def test_tracker_in_a_real_browser(api: Server, shop: Shop, browser: Any, data_d
     page.evaluate("history.back()")  # popstate, back to /
     page.wait_for_url(f"{shop.url}/?utm_source=ig&utm_campaign=bf")
     page.wait_for_timeout(1200)
-    sent.wait_for(context, 6)
+    sent.wait_for(page, 6)
     journal = data_dir / "events.journal"
     before = journal.stat().st_size
     page.close(run_before_unload=True)  # pagehide: the last time on page leaves as a beacon
@@ -245,3 +255,58 @@ def test_urban_store_fetch_from_another_origin(
         "quantity": 2,
     }
     assert event["browser"] == "Chrome" and event["tenantId"] == "default"
+
+
+BLOCKED_STORAGE = """Object.defineProperty(window, "localStorage", {
+  get() { throw new DOMException("blocked", "SecurityError"); } });"""
+
+
+def test_tracker_api_identify_blocked_storage_and_do_not_track(
+    api: Server, shop: Shop, browser: Any, data_dir: Path
+) -> None:
+    shopper = issue_token(api_secret(data_dir), email="ana@shop.co")
+    context = browser.new_context(user_agent=DESKTOP_CHROME)
+    context.add_init_script(BLOCKED_STORAGE)
+    sent = Sent(context)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.goto(f"{shop.url}/p/cap")
+    page.wait_for_function("window.storefrontAnalytics !== undefined")
+    page.evaluate(
+        """(token) => {
+        const sa = window.storefrontAnalytics;
+        sa.identify(token);
+        sa.track("add_to_cart", {productSlug: "cap", price: 12.5, metadata: {quantity: 2}});
+        sa.track(42);            // ignored, never thrown
+        sa.track("Bad Type");    // refused by the API, reported per item, not thrown
+        sa.flush();
+    }""",
+        shopper,
+    )
+    sent.wait_for(page, 3)
+    # Do-Not-Track honoured where the tag asks: nothing is sent at all.
+    private = context.new_page()
+    private.add_init_script(
+        "Object.defineProperty(navigator, 'globalPrivacyControl', {value: true})"
+    )
+    private.goto(f"{shop.url}/private")
+    private.wait_for_function("window.storefrontAnalytics !== undefined")
+    private.evaluate(
+        "window.storefrontAnalytics.track('add_to_cart'); window.storefrontAnalytics.flush()"
+    )
+    private.wait_for_timeout(500)
+    context.close()
+    api.kill()
+    assert errors == []
+    events = [
+        (e["eventType"], e.get("productSlug"), e["userId"], e["price"], e["quantity"])
+        for e in stored(data_dir)
+        if e["eventType"] != "time_on_page"  # timing: see test_tracker_in_a_real_browser
+    ]
+    # identify() applies to every event not yet sent: the queued page view too.
+    assert events == [
+        ("page_view", None, "ana@shop.co", None, 1),
+        ("add_to_cart", "cap", "ana@shop.co", 12.5, 2),
+    ]
+    assert sent.events == 3  # page_view, add_to_cart and the refused one; none from /private
