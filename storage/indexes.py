@@ -47,6 +47,28 @@ def event_indexes(*, retention_days: int) -> tuple[IndexSpec, ...]:
         ),
         IndexSpec(
             EVENTS,
+            "tenant_visitor_created",
+            (("tenantId", 1), ("visitorId", 1), ("createdAt", 1)),
+            serves="visitors: distinct visitorId per range (landing stats, the VISITORS "
+            "metric, live visitors) and one visitor's events in time order (attribution)",
+            options={"partialFilterExpression": {"visitorId": {"$exists": True}}},
+        ),
+        IndexSpec(
+            EVENTS,
+            "tenant_source_created",
+            (("tenantId", 1), ("source", 1), ("createdAt", 1)),
+            serves="funnel(source:) and breakdowns or filters by traffic source over a range",
+        ),
+        IndexSpec(
+            EVENTS,
+            "tenant_campaign_created",
+            (("tenantId", 1), ("utmCampaign", 1), ("createdAt", 1)),
+            serves="campaign breakdowns and filters (marketing, breakdown by CAMPAIGN); "
+            "partial: most events carry no campaign",
+            options={"partialFilterExpression": {"utmCampaign": {"$exists": True}}},
+        ),
+        IndexSpec(
+            EVENTS,
             "created_ttl",
             (("createdAt", 1),),
             expire_after_seconds=retention_days * 86400,

@@ -64,6 +64,22 @@ async def test_indexes(mongo: MongoDatabase) -> None:
         ("createdAt", 1),
     ]
     assert info["created_ttl"]["expireAfterSeconds"] == 365 * 86400
+    assert info["tenant_visitor_created"]["key"] == [
+        ("tenantId", 1),
+        ("visitorId", 1),
+        ("createdAt", 1),
+    ]
+    assert info["tenant_visitor_created"]["partialFilterExpression"] == {
+        "visitorId": {"$exists": True}
+    }
+    assert info["tenant_source_created"]["key"] == [
+        ("tenantId", 1),
+        ("source", 1),
+        ("createdAt", 1),
+    ]
+    assert info["tenant_campaign_created"]["partialFilterExpression"] == {
+        "utmCampaign": {"$exists": True}
+    }
     # Idempotent at every start-up.
     await mongo.ensure_indexes(event_indexes(retention_days=365))
 
