@@ -93,6 +93,20 @@ async def starlette_http_error(request: Request, error: Exception) -> Response:
     return HttpError(error.status_code, error.detail, headers=error.headers).response()
 
 
+class WatchedSend:
+    """``send``, noting when the response starts: after that an error can no longer be
+    answered, only the connection dropped."""
+
+    def __init__(self, send: Send) -> None:
+        self._send = send
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+        await self._send(message)
+
+
 class ServerErrors:
     """Outermost ASGI middleware: an ``HttpError`` raised by a middleware inside
     it (a body over the limit, say) is answered, any other exception becomes a
@@ -106,18 +120,11 @@ class ServerErrors:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
+        watched = WatchedSend(send)
         try:
-            await self.app(scope, receive, tracking_send)
+            await self.app(scope, receive, watched)
         except Exception as error:
-            if started:
+            if watched.started:
                 raise  # too late for an answer: uvicorn closes the connection
             if not isinstance(error, HttpError):
                 log.exception("unexpected error answering %s %s", scope["method"], scope["path"])

@@ -17,6 +17,8 @@ import json
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.errors import WatchedSend
+
 REQUEST_TIMEOUT_CODE = "REQUEST_TIMEOUT"
 
 
@@ -48,7 +50,7 @@ class BodyTimeout:
         deadline = asyncio.get_running_loop().time() + self.seconds
         body_done = False
         hung_up = False
-        started = False
+        watched = WatchedSend(send)
 
         async def timed_receive() -> Message:
             nonlocal body_done, hung_up
@@ -64,16 +66,10 @@ class BodyTimeout:
             body_done = hung_up or not message.get("more_body", False)
             return message
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
         try:
-            await self.app(scope, timed_receive, tracking_send)
+            await self.app(scope, timed_receive, watched)
         except _BodyTimedOut:
-            if started:
+            if watched.started:
                 raise  # a response already under way: uvicorn drops the connection
             await self._answer_408(send)
         except ClientDisconnect:
