@@ -29,6 +29,7 @@ from auth.secret import signing_secret, visitor_key
 from core.clock import utcnow
 from core.settings import Settings
 from metrics.context import RequestFacts
+from metrics.tenants import TenantDirectory
 from schema import build_schema
 from schema.context import Context
 from storage.database import Database
@@ -45,6 +46,15 @@ class Services:
     settings: Settings
     secret: str
     database: Database | None = None
+    _tenants: TenantDirectory | None = None
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        """One per process, so its cache serves every request."""
+        if self._tenants is None:
+            assert self.database is not None, "database not open (lifespan not run)"
+            self._tenants = TenantDirectory(self.database, self.settings)
+        return self._tenants
 
 
 def request_context(services: Services) -> Callable[[Request], Awaitable[Context]]:
@@ -66,8 +76,10 @@ def request_context(services: Services) -> Callable[[Request], Awaitable[Context
                 client_ip=client_ip(request.scope, settings.trusted_proxies),
                 user_agent=headers.get("user-agent"),
                 referer=headers.get("referer"),
+                origin=headers.get("origin"),
             ),
             visitor_key=key,
+            tenant_directory=services.tenants,
         )
 
     return context

@@ -47,6 +47,10 @@ class Settings:
     cors_origins: tuple[str, ...] = ("*",)
     # Peers whose X-Forwarded-For is believed (docs/metrics.md, Context).
     trusted_proxies: tuple[IPNetwork, ...] = ()
+    # docs/metrics.md, Tenants: the default per-minute limit, and whether any tenant id
+    # may track (False: only tenants an admin configured with upsertTenant).
+    tenant_rate_limit_per_minute: int = 100
+    open_tenants: bool = True
 
     @property
     def embedded(self) -> bool:
@@ -148,4 +152,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_connections=max_connections,
         cors_origins=_origins(env),
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
+        tenant_rate_limit_per_minute=_number(env, "TENANT_RATE_LIMIT_PER_MINUTE", 100, int, 0),
+        open_tenants=_flag(env, "OPEN_TENANTS", True),
     )

@@ -300,6 +300,7 @@ class RequestFacts:
     client_ip: str | None = None
     user_agent: str | None = None
     referer: str | None = None  # the Referer header
+    origin: str | None = None  # the Origin header: a browser page's origin
     trusted: bool = False  # a token whose claims allow ingestion: never a bot
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from zoneinfo import ZoneInfo
 
 from strawberry.types import Info
 
@@ -14,6 +15,7 @@ from metrics import funnel as funnel_metrics
 from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
+from metrics.tenants import Tenant
 from metrics.windows import funnel_window
 from schema.context import Context
 from schema.figures import as_type
@@ -22,18 +24,23 @@ from schema.types import Alert, DashboardStats, Funnel, Rfm
 LANGUAGES = ("en", "es")
 
 
-def dashboard_stats(
+async def _tenant_and_zone(
+    context: Context, tenant_id: str | None, timezone: str | None
+) -> tuple[Tenant, ZoneInfo]:
+    """The tenant read and its zone: the query's, else the tenant's own."""
+    tenant = await context.tenants.get(validate_tenant(tenant_id))
+    return tenant, parse_zone(timezone if timezone is not None else tenant.timezone)
+
+
+async def dashboard_stats(
     info: Info[Context, None], mode: CountMode, tenant_id: str | None, timezone: str | None
 ) -> DashboardStats:
     context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
     report = DashboardReport(
-        context.database,
-        tenant=validate_tenant(tenant_id),
-        mode=mode,
-        zone=parse_zone(timezone),
-        now=context.now,
+        context.database, tenant=tenant.id, mode=mode, zone=zone, now=context.now
     )
-    return DashboardStats(report=report)
+    return DashboardStats(report=report, currency_code=tenant.currency)
 
 
 async def funnel(
@@ -45,16 +52,13 @@ async def funnel(
     timezone: str | None,
 ) -> Funnel:
     context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
     window = funnel_window(
-        start,
-        end,
-        context.now,
-        parse_zone(timezone),
-        retention_days=context.settings.event_retention_days,
+        start, end, context.now, zone, retention_days=context.settings.event_retention_days
     )
     result = await funnel_metrics.funnel(
         context.database,
-        tenant=validate_tenant(tenant_id),
+        tenant=tenant.id,
         window=window,
         source=checked_text(source, "source"),
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 from strawberry.types import Info
 
-from core.errors import BadUserInput
+from core.errors import BadUserInput, Forbidden
 from metrics import ingest as events
 from metrics.context import RequestFacts
 from metrics.ingest import EventInput
@@ -18,7 +18,7 @@ from schema.types import ImportResult, TrackEventResult
 from storage.documents import EventDocument
 
 
-def _live_document(
+async def _live_document(
     context: Context,
     item: Mapping[str, Any],
     *,
@@ -28,7 +28,9 @@ def _live_document(
 ) -> EventDocument:
     """Validate one ``TrackEventInput`` (keyed by Python field names) into a document."""
     fields = dict(item)
-    tenant = events.validate_tenant(fields.pop("tenant_id", None), field=f"{prefix}tenantId")
+    field = f"{prefix}tenantId"
+    tenant = events.validate_tenant(fields.pop("tenant_id", None), field=field)
+    await context.tenants.for_tracking(tenant, origin=caller.origin, field=field)
     return events.live_document(
         EventInput(**fields),
         tenant=tenant,
@@ -53,7 +55,7 @@ async def track_event(context: Context, item: Mapping[str, Any]) -> TrackEventRe
     """One shopper action. ``item`` is a ``TrackEventInput`` keyed by Python field names:
     from a strawberry object (``schema.inputs.input_fields``) or straight from
     graphql-core (``schema.fast_path``)."""
-    doc = _live_document(
+    doc = await _live_document(
         context, item, email=context.shopper_email(), caller=context.caller(), prefix="input."
     )
     (outcome,) = await _store(context, [doc])
@@ -74,10 +76,10 @@ async def track_events(
     valid: list[tuple[int, EventDocument]] = []
     for index, item in enumerate(items):
         try:
-            doc = _live_document(
+            doc = await _live_document(
                 context, item, email=email, caller=caller, prefix=f"events[{index}]."
             )
-        except BadUserInput as error:
+        except (BadUserInput, Forbidden) as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)
             results.append(
                 TrackEventsItem(index=index, status=None, session_id=None, error=problem)

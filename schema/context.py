@@ -9,6 +9,7 @@ from auth.tokens import Identity, authenticate
 from core.errors import Unauthenticated
 from core.settings import Settings
 from metrics.context import RequestFacts
+from metrics.tenants import TenantDirectory
 from storage.database import Database
 
 
@@ -23,6 +24,15 @@ class Context:
     # What the request says of its caller (IP, user agent, Referer), for event context.
     facts: RequestFacts = field(default_factory=RequestFacts)
     visitor_key: bytes = b""
+    # Tenants' settings, cached per process (the app passes its one directory).
+    tenant_directory: TenantDirectory | None = None
+
+    @property
+    def tenants(self) -> TenantDirectory:
+        if self.tenant_directory is None:
+            self.tenant_directory = TenantDirectory(self.database, self.settings)
+        return self.tenant_directory
+
     # The verified identity, or why there is none: the token is checked once per request.
     _checked: Identity | Unauthenticated | None = field(default=None, init=False, repr=False)
 

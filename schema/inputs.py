@@ -92,3 +92,16 @@ class ImportEventInput:
 def input_fields(item: TrackEventInput | ImportEventInput) -> dict[str, Any]:
     """The input's values keyed by Python field name."""
     return {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
+
+
+@strawberry.input(description="Tenant settings to set; a missing field keeps its value.")
+class TenantInput:
+    name: str | None = strawberry.field(default=None, description="Display name (≤ 128).")
+    timezone: str | None = strawberry.field(default=None, description="IANA time zone.")
+    currency: str | None = strawberry.field(default=None, description="ISO 4217 code.")
+    rate_limit_per_minute: int | None = strawberry.field(
+        default=None, description="Public events per UTC minute (0 = unlimited)."
+    )
+    allowed_origins: list[str] | None = strawberry.field(
+        default=None, description="Origins like https://shop.example (≤ 50); empty = any."
+    )

@@ -33,11 +33,18 @@ class IsAdmin(BasePermission):
 
     _schema_directive = Admin()
 
+    def __init__(self, *, scoped: bool = True) -> None:
+        # Unscoped: a field reading no one tenant (tenants lists what the scope covers).
+        self.scoped = scoped
+
     def has_permission(self, source: Any, info: Info[Context, None], **kwargs: Any) -> bool:
         identity = info.context.identity()
         if not identity.is_admin:
             raise Forbidden("this field needs an admin token")
-        tenant = validate_tenant(kwargs.get("tenant_id"))
+        if not self.scoped:
+            return True
+        # Views name the tenant tenantId; upsertTenant names the tenant it writes id.
+        tenant = validate_tenant(kwargs.get("tenant_id", kwargs.get("id")))
         if not identity.may_read(tenant):
             raise Forbidden(f"the token's tenant scope does not include {tenant!r}")
         return True

@@ -15,15 +15,24 @@ from strawberry.types import ExecutionResult, Info
 
 from core.vocabulary import CountMode
 from resolvers import admin_views, tracking
+from resolvers import tenants as tenant_resolvers
 from schema.batch import TrackEventsItem
 from schema.caches import DocumentCache
 from schema.context import Context
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
-from schema.inputs import ImportEventInput, TrackEventInput, input_fields
+from schema.inputs import ImportEventInput, TenantInput, TrackEventInput, input_fields
 from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
-from schema.types import Alert, DashboardStats, Funnel, ImportResult, Rfm, TrackEventResult
+from schema.types import (
+    Alert,
+    DashboardStats,
+    Funnel,
+    ImportResult,
+    Rfm,
+    Tenant,
+    TrackEventResult,
+)
 
 TenantArg = Annotated[
     strawberry.ID | None,
@@ -34,14 +43,16 @@ TenantArg = Annotated[
 ZoneArg = Annotated[
     str | None,
     strawberry.argument(
-        description="IANA time zone for calendar days (e.g. America/Bogota); UTC when missing."
+        description="IANA time zone for calendar days (e.g. America/Bogota); the tenant's "
+        "timezone (UTC unless set) when missing."
     ),
 ]
 
 
-def admin() -> list[FieldExtension]:
-    """The @admin directive in the SDL, and the check that enforces it."""
-    return [PermissionExtension(permissions=[IsAdmin()])]
+def admin(*, scoped: bool = True) -> list[FieldExtension]:
+    """The @admin directive in the SDL, and the check that enforces it (``scoped``: the
+    token's tenant scope must cover the field's tenantId, or upsertTenant's id)."""
+    return [PermissionExtension(permissions=[IsAdmin(scoped=scoped)])]
 
 
 @strawberry.type(description="Admin-only analytics views (bearer JWT with is_admin: true).")
@@ -50,7 +61,7 @@ class Query:
         description="Admin only. This week's KPIs (`docs/metrics.md`, dashboardStats).",
         extensions=admin(),
     )
-    def dashboard_stats(
+    async def dashboard_stats(
         self,
         info: Info[Context, None],
         mode: Annotated[
@@ -59,7 +70,7 @@ class Query:
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> DashboardStats:
-        return admin_views.dashboard_stats(info, mode, tenant_id, timezone)
+        return await admin_views.dashboard_stats(info, mode, tenant_id, timezone)
 
     @strawberry.field(
         description="Admin only. Distinct sessions at each funnel step between two dates.",
@@ -108,6 +119,13 @@ class Query:
     ) -> list[Alert]:
         return await admin_views.alerts(info, tenant_id, lang)
 
+    @strawberry.field(
+        description="Admin only. The configured tenants in the token's scope, by id.",
+        extensions=admin(scoped=False),
+    )
+    async def tenants(self, info: Info[Context, None]) -> list[Tenant]:
+        return await tenant_resolvers.tenants(info)
+
 
 @strawberry.type(description="Event ingestion.")
 class Mutation:
@@ -153,6 +171,19 @@ class Mutation:
         tenant_id: TenantArg = None,
     ) -> ImportResult:
         return await tracking.import_events(info, events, tenant_id)
+
+    @strawberry.mutation(
+        description="Admin only. Create or change a tenant's settings; the token's scope must "
+        "include it.",
+        extensions=admin(),
+    )
+    async def upsert_tenant(
+        self,
+        info: Info[Context, None],
+        id: Annotated[strawberry.ID, strawberry.argument(description="The tenant id.")],
+        input: Annotated[TenantInput, strawberry.argument(description="Settings to set.")],
+    ) -> Tenant:
+        return await tenant_resolvers.upsert_tenant(info, id, input)
 
 
 class Schema(strawberry.Schema):

@@ -159,6 +159,11 @@ class TrafficSource:
 )
 class DashboardStats:
     report: strawberry.Private[DashboardReport]
+    currency_code: strawberry.Private[str] = "COP"
+
+    @strawberry.field(description="The tenant's currency (ISO 4217): the unit of money figures.")
+    def currency(self) -> str:
+        return self.currency_code
 
     @strawberry.field(description="The count mode, echoed.")
     def mode(self) -> CountMode:
@@ -326,4 +331,20 @@ class Alert:
     value: float | None = strawberry.field(description="The figure that fired the rule.")
     product_slug: str | None = strawberry.field(
         description="The product, for POPULAR_NO_CONVERSION only."
+    )
+
+
+@strawberry.type(description="A store and its settings (`docs/metrics.md`, Tenants).")
+class Tenant:
+    id: strawberry.ID = strawberry.field(description="The tenant id.")
+    name: str = strawberry.field(description="Display name; the id when never set.")
+    timezone: str = strawberry.field(
+        description="IANA zone: the default zone of every view of this tenant."
+    )
+    currency: str = strawberry.field(description="ISO 4217 code, echoed by money figures.")
+    rate_limit_per_minute: int = strawberry.field(
+        description="Public events accepted per UTC minute; 0 = unlimited."
+    )
+    allowed_origins: list[str] = strawberry.field(
+        description="Browser origins that may track for it; empty = any."
     )

@@ -25,7 +25,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from storage.documents import EVENTS, EventDocument
+from storage.documents import EVENTS, TENANTS, EventDocument, TenantDocument
 from storage.indexes import IndexSpec
 
 Pipeline = list[dict[str, Any]]
@@ -77,6 +77,18 @@ class Database(ABC):
         """How many events are stored (for one tenant, or all)."""
 
     @abstractmethod
+    async def tenant(self, tenant_id: str) -> TenantDocument | None:
+        """The settings stored for ``tenant_id``, if an admin configured it."""
+
+    @abstractmethod
+    async def tenants(self) -> list[TenantDocument]:
+        """Every configured tenant, by id."""
+
+    @abstractmethod
+    async def put_tenant(self, doc: TenantDocument) -> None:
+        """Store (create or replace) a tenant's settings, durably."""
+
+    @abstractmethod
     async def ping(self) -> None:
         """Raise if the database does not answer."""
 
@@ -97,9 +109,9 @@ class MongoDatabase(Database):
         self._client = client
         self._db = client[database]
         # An acknowledged event survives a primary failover.
-        self._events = self._db.get_collection(
-            EVENTS, write_concern=WriteConcern(w="majority", j=True)
-        )
+        majority = WriteConcern(w="majority", j=True)
+        self._events = self._db.get_collection(EVENTS, write_concern=majority)
+        self._tenants = self._db.get_collection(TENANTS, write_concern=majority)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoDatabase:
@@ -158,6 +170,16 @@ class MongoDatabase(Database):
     async def count_events(self, tenant: str | None = None) -> int:
         query = {} if tenant is None else {"tenantId": tenant}
         return int(await self._events.count_documents(query))
+
+    async def tenant(self, tenant_id: str) -> TenantDocument | None:
+        found: TenantDocument | None = await self._tenants.find_one({"_id": tenant_id})
+        return found
+
+    async def tenants(self) -> list[TenantDocument]:
+        return [doc async for doc in self._tenants.find({}).sort("_id", 1)]
+
+    async def put_tenant(self, doc: TenantDocument) -> None:
+        await self._tenants.replace_one({"_id": doc["_id"]}, dict(doc), upsert=True)
 
     async def ping(self) -> None:
         await self._client.admin.command("ping")

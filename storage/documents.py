@@ -8,6 +8,7 @@ from typing import Any, NotRequired, TypedDict
 from bson import ObjectId
 
 EVENTS = "analytics_events"
+TENANTS = "tenants"
 
 
 class StoredContext(TypedDict, total=False):
@@ -58,3 +59,15 @@ class EventDocument(StoredContext):
     errorMessage: str | None
     dedupeKey: str
     createdAt: datetime
+
+
+class TenantDocument(TypedDict):
+    """A tenant's settings in ``tenants``; ``_id`` is the tenant id (docs/metrics.md,
+    Tenants and rate limit). Only tenants an admin configured have one."""
+
+    _id: str
+    name: str
+    timezone: str
+    currency: str
+    rateLimitPerMinute: int
+    allowedOrigins: list[str]

@@ -48,10 +48,11 @@ from mongomock_motor import AsyncMongoMockClient
 from core.clock import to_naive_utc, utcnow
 from core.errors import ConfigError
 from storage.database import Database, Pipeline, retired_key
-from storage.documents import EVENTS, EventDocument
+from storage.documents import EVENTS, EventDocument, TenantDocument
 from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal
 from storage.embedded.recovery import restore
+from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
 
 log = logging.getLogger(__name__)
@@ -209,6 +210,7 @@ class EmbeddedDatabase(Database):
         self._tenants: dict[str, _TenantIndex] = {}
         self._lock = asyncio.Lock()
         self._journal: Journal | None = None
+        self._tenant_settings: TenantFile | None = None
         self._lock_file: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._unsettled = 0  # events stored since the heap was last frozen
@@ -240,6 +242,7 @@ class EmbeddedDatabase(Database):
     async def _load(self) -> None:
         self._take_lock()
         try:
+            self._tenant_settings = TenantFile(self._data_dir)
             restored = restore(self._data_dir / SNAPSHOT, self._data_dir / JOURNAL)
         except BaseException:
             self._release_lock()
@@ -382,6 +385,19 @@ class EmbeddedDatabase(Database):
             return len(self._store)
         index = self._tenants.get(tenant)
         return 0 if index is None else len(index.all.docs)
+
+    async def tenant(self, tenant_id: str) -> TenantDocument | None:
+        return self._tenant_file().get(tenant_id)
+
+    async def tenants(self) -> list[TenantDocument]:
+        return self._tenant_file().all()
+
+    async def put_tenant(self, doc: TenantDocument) -> None:
+        await self._tenant_file().put(doc)
+
+    def _tenant_file(self) -> TenantFile:
+        assert self._tenant_settings is not None, "embedded store used before open()"
+        return self._tenant_settings
 
     async def ping(self) -> None:
         if self._journal is None:
