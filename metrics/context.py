@@ -192,6 +192,7 @@ class _Countries:
 COUNTRIES = _Countries()
 
 
+@functools.lru_cache(maxsize=8192)  # a request's events, and a visitor's requests, share one
 def country_of(ip: str | None) -> str | None:
     """ISO 3166 alpha-2 country of ``ip``; None when unknown, private or loopback."""
     if not ip:
@@ -207,12 +208,14 @@ def country_of(ip: str | None) -> str | None:
     return COUNTRIES.lookup(str(address))
 
 
+@functools.lru_cache(maxsize=8192)
 def visitor_id(key: bytes, tenant: str, ip: str, user_agent: str) -> str:
     """First 45 hex characters of HMAC-SHA256(key, tenant|ip|user agent)."""
     message = f"{tenant}|{ip}|{user_agent}".encode("utf-8", "surrogatepass")
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:VISITOR_ID_LENGTH]
 
 
+@functools.lru_cache(maxsize=4096)  # the returned PageUrl is shared: never mutate it
 def parse_page_url(url: str | None) -> PageUrl:
     """The host, path and UTM parameters of a page URL (anything unparsable: none)."""
     if not url:
@@ -230,6 +233,7 @@ def parse_page_url(url: str | None) -> PageUrl:
     )
 
 
+@functools.lru_cache(maxsize=4096)
 def referrer_host(referrer: str | None) -> str | None:
     if not referrer:
         return None
