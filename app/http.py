@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -28,7 +29,7 @@ from app.urban_store import UrbanStoreRoutes
 from auth.secret import signing_secret, visitor_key
 from core.clock import utcnow
 from core.settings import Settings
-from metrics.context import RequestFacts
+from metrics.context import COUNTRIES, RequestFacts
 from metrics.tenants import TenantDirectory
 from schema import build_schema
 from schema.context import Context
@@ -92,6 +93,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
     @contextlib.asynccontextmanager
     async def lifespan(_: Starlette) -> AsyncIterator[None]:
         owned = services.database is None
+        # The country database takes ~0.4 s to load: never on a request.
+        await asyncio.to_thread(COUNTRIES.load)
         if owned:
             services.database = await open_database(settings)
         try:

@@ -175,7 +175,9 @@ class _Countries:
         self._lock = threading.Lock()
         self._database: Any = None
 
-    def lookup(self, ip: str) -> str | None:
+    def load(self) -> Any:
+        """The database, loaded once; the server calls this at start-up, in a thread,
+        so that no request pays the load on the event loop."""
         if self._database is None:
             with self._lock:
                 if self._database is None:
@@ -184,7 +186,10 @@ class _Countries:
                     self._database = GeoIP2Fast(
                         geoip2fast_data_file="geoip2fast-ipv6.dat.gz", verbose=False
                     )
-        result = self._database.lookup(ip)
+        return self._database
+
+    def lookup(self, ip: str) -> str | None:
+        result = self.load().lookup(ip)
         code = getattr(result, "country_code", "") or ""
         return code if len(code) == 2 and code.isalpha() and code.isupper() else None
 
