@@ -168,12 +168,15 @@ class UrbanStoreRoutes:
             return _error(400, f"the body must be a JSON object: {error}")
         if not isinstance(body, dict):
             return _error(400, "the body must be a JSON object")
-        unknown = sorted(set(body) - set(TRACK_FIELDS))
-        if unknown:
-            return _error(400, f"unknown field {unknown[0]!r}", unknown[0])
         if "event_type" not in body:
             return _error(400, "event_type is required", "event_type")
-        event = {camel(name): value for name, value in body.items() if value is not None}
+        # Fields the route does not know (a client's timestamp, say) are left out, as the
+        # Urban Store API did: its clients send more than it reads.
+        event = {
+            camel(name): value
+            for name, value in body.items()
+            if name in TRACK_FIELDS and value is not None
+        }
         price = event.get("price")
         if isinstance(price, str):  # Urban Store's forms send prices as text
             try:
