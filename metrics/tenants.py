@@ -185,6 +185,11 @@ class TenantDirectory:
         tenant = await self.get(tenant_id)
         if not tenant.configured and not self._settings.open_tenants:
             raise BadUserInput(f"unknown tenant {tenant_id!r} (OPEN_TENANTS is off)", field=field)
+        # A beacon (text/plain) needs no preflight, so the browser's CORS check never
+        # stops it: the origins are enforced here too, for every public tracking path.
+        allowed = self._settings.cors_origins
+        if origin is not None and "*" not in allowed and origin not in allowed:
+            raise Forbidden(f"origin {origin} is not in CORS_ORIGINS", field=field)
         if not tenant.may_track_from(origin):
             raise Forbidden(f"origin {origin} may not track for tenant {tenant_id!r}", field=field)
         return tenant

@@ -103,3 +103,19 @@ def test_trusted_proxies_must_be_addresses(tmp_path: Path) -> None:
     assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "::1/128"]
     with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
         load_settings({"DATA_DIR": str(tmp_path), "TRUSTED_PROXIES": "10.0.0.0/8, nginx"})
+
+
+async def test_cors_origins_are_enforced_on_beacons_too(
+    narrow: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    # text/plain needs no preflight: the browser would send it from any origin.
+    beacon = '{"events": [{"eventType": "page_view"}], "token": null}'
+    for origin, status in (("https://evil.example", None), ("https://shop.example", "OK")):
+        response = await narrow.post(
+            "/collect", content=beacon, headers={"Content-Type": "text/plain", "Origin": origin}
+        )
+        (item,) = response.json()["trackEvents"]
+        assert item["status"] == status
+        if status is None:
+            assert item["error"]["code"] == "FORBIDDEN"
+    assert len(list(database.documents())) == 1
