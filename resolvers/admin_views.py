@@ -1,4 +1,5 @@
-"""Admin view resolvers: dashboardStats, funnel, rfm, alerts (admin-only via @admin)."""
+"""Admin view resolvers: dashboardStats, funnel, rfm, alerts, landingStats, todayStats
+(admin-only via @admin)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from core.errors import BadUserInput
 from core.vocabulary import CountMode
 from metrics import alerts as alert_rules
 from metrics import funnel as funnel_metrics
+from metrics import landing as landing_metrics
 from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
@@ -19,7 +21,7 @@ from metrics.tenants import Tenant
 from metrics.windows import funnel_window
 from schema.context import Context
 from schema.figures import as_type
-from schema.types import Alert, DashboardStats, Funnel, Rfm
+from schema.types import Alert, DashboardStats, Funnel, LandingStats, Rfm, TodayStats
 
 LANGUAGES = ("en", "es")
 
@@ -81,3 +83,25 @@ async def alerts(info: Info[Context, None], tenant_id: str | None, lang: str) ->
         context.database, tenant=validate_tenant(tenant_id), now=context.now, lang=lang
     )
     return [as_type(Alert, alert) for alert in found]
+
+
+async def landing_stats(
+    info: Info[Context, None], tenant_id: str | None, timezone: str | None
+) -> LandingStats:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await landing_metrics.landing_stats(
+        context.database, tenant=tenant.id, zone=zone, now=context.now
+    )
+    return as_type(LandingStats, result)
+
+
+async def today_stats(
+    info: Info[Context, None], tenant_id: str | None, timezone: str | None
+) -> TodayStats:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await landing_metrics.today_stats(
+        context.database, tenant=tenant.id, zone=zone, now=context.now
+    )
+    return as_type(TodayStats, result)

@@ -29,8 +29,10 @@ from schema.types import (
     DashboardStats,
     Funnel,
     ImportResult,
+    LandingStats,
     Rfm,
     Tenant,
+    TodayStats,
     TrackEventResult,
 )
 
@@ -125,6 +127,26 @@ class Query:
     )
     async def tenants(self, info: Info[Context, None]) -> list[Tenant]:
         return await tenant_resolvers.tenants(info)
+
+    @strawberry.field(
+        description="Admin only. The landing page's week: visitors, clicks, scans, time on "
+        "page (`docs/metrics.md`, landingStats).",
+        extensions=admin(),
+    )
+    async def landing_stats(
+        self, info: Info[Context, None], tenant_id: TenantArg = None, timezone: ZoneArg = None
+    ) -> LandingStats:
+        return await admin_views.landing_stats(info, tenant_id, timezone)
+
+    @strawberry.field(
+        description="Admin only. The landing page's day so far: visitors, WhatsApp clicks, "
+        "QR scans, product views.",
+        extensions=admin(),
+    )
+    async def today_stats(
+        self, info: Info[Context, None], tenant_id: TenantArg = None, timezone: ZoneArg = None
+    ) -> TodayStats:
+        return await admin_views.today_stats(info, tenant_id, timezone)
 
 
 @strawberry.type(description="Event ingestion.")

@@ -348,3 +348,57 @@ class Tenant:
     allowed_origins: list[str] = strawberry.field(
         description="Browser origins that may track for it; empty = any."
     )
+
+
+@strawberry.type(description="A calendar day (in the query's time zone) and its visitors.")
+class VisitorsDay:
+    date: date = strawberry.field(description="Calendar day in the query's time zone.")
+    visitors: int = strawberry.field(
+        description="Distinct visitors (visitorId, else sessionId) with a page view that day."
+    )
+
+
+@strawberry.type(
+    description="The landing page's week: from 00:00 of today − 6 days in the query's time "
+    "zone to the request time (`docs/metrics.md`, landingStats). Bots excluded."
+)
+class LandingStats:
+    start_date: datetime = strawberry.field(
+        description="Start of the window (00:00 of today − 6 days, in the zone)."
+    )
+    end_date: datetime = strawberry.field(description="End of the window: the request time.")
+    visitors_today: int = strawberry.field(
+        description="Distinct visitors (visitorId, else sessionId) with a page view today."
+    )
+    visitors_week: int = strawberry.field(
+        description="Distinct visitors with a page view in the window."
+    )
+    whatsapp_clicks: int = strawberry.field(description="WhatsApp clicks in the window.")
+    call_clicks: int = strawberry.field(description="Call clicks in the window.")
+    currency_toggles: int = strawberry.field(description="Currency toggles in the window.")
+    qr_scans: int = strawberry.field(description="QR scans in the window.")
+    product_clicks: int = strawberry.field(
+        description="Product views (product_click, product_view, ...) in the window."
+    )
+    avg_time_on_page: float = strawberry.field(
+        description="Mean metadata.seconds of time_on_page events in the window, counting "
+        "only numbers ≥ 0 (seconds, 1 decimal; 0 when none)."
+    )
+    last_7_days: list[VisitorsDay] = strawberry.field(
+        description="Visitors per day of the window: 7 days, oldest first, zero-filled."
+    )
+
+
+@strawberry.type(
+    description="The landing page's day so far: from 00:00 today in the query's time zone to "
+    "the request time. Bots excluded."
+)
+class TodayStats:
+    visitors_today: int = strawberry.field(
+        description="Distinct visitors (visitorId, else sessionId) with a page view today."
+    )
+    whatsapp_clicks: int = strawberry.field(description="WhatsApp clicks today.")
+    qr_scans: int = strawberry.field(description="QR scans today.")
+    products_viewed: int = strawberry.field(
+        description="Product views (product_click, product_view, ...) today."
+    )
