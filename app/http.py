@@ -22,6 +22,7 @@ from app.collect import Collect
 from app.cors import Cors
 from app.errors import ServerErrors, starlette_http_error
 from app.graphql_http import GraphQLEndpoint
+from app.hanzo_routes import HanzoRoutes
 from app.landing_routes import LandingRoutes
 from app.limits import BodySizeLimit
 from app.timeouts import BodyTimeout
@@ -134,6 +135,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
             Route("/tracker.js", tracker_js, methods=["GET"]),
             Route("/collect", Collect(schema, context).handle, methods=["POST"]),
             *UrbanStoreRoutes(schema, context).routes(),
+            *HanzoRoutes(schema, context).routes(),
             *LandingRoutes(schema, context).routes(),  # after: {tenantId} is a pattern
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],

@@ -24,6 +24,8 @@ class Context:
     # What the request says of its caller (IP, user agent, Referer), for event context.
     facts: RequestFacts = field(default_factory=RequestFacts)
     visitor_key: bytes = b""
+    # The shopper a trusted server-side sender names (Hanzo's customerId), if any.
+    shopper_override: str | None = None
     # Tenants' settings, cached per process (the app passes its one directory).
     tenant_directory: TenantDirectory | None = None
 
@@ -56,7 +58,10 @@ class Context:
         return replace(self.facts, trusted=trusted) if trusted else self.facts
 
     def shopper_email(self) -> str | None:
-        """The email of a valid bearer token, else None (tracking never fails on a bad token)."""
+        """The email of a valid bearer token, else None (tracking never fails on a bad token);
+        a trusted sender's named shopper first."""
+        if self.shopper_override is not None:
+            return self.shopper_override
         try:
             return self.identity().email
         except Unauthenticated:

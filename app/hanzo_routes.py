@@ -1,0 +1,182 @@
+"""Hanzo Commerce's analytics route (seed 003): ``POST /analytics/event``.
+
+Hanzo's storefront and servers send ``{type, sessionId, customerId, properties,
+context}`` with a bearer token. The route turns that into a ``trackEvent`` input and
+runs it through the schema (the same validation, tenants, rate limit and context), and
+only reshapes the answer:
+
+* the tenant is the token's (its one ``tenant_id``), else ``default``;
+* money (``properties.price``, ``properties.total``) is in the currency's minor units
+  and is converted by the tenant currency's ISO 4217 exponent (cents → units);
+* ``order.completed`` is one order line whose price is ``properties.total`` (quantity
+  1, ``metadata.order_id`` = ``properties.orderId``); other types keep their own price
+  and quantity; every other property stays in ``metadata``;
+* ``context.ip``, ``context.userAgent`` and ``context.referrer`` are believed only from a
+  caller whose token allows ingestion (``is_admin`` or ``ingest: true``: Hanzo's own
+  servers); anyone else's come from the request itself, as for every public event;
+* ``customerId`` becomes the shopper only for such a caller; otherwise the shopper is the
+  token's email, as for ``trackEvent``.
+
+Answers: 200 ``{"status": "ok" | "duplicate_ignored" | "bot"}``; 400 ``{"error": ...,
+"field": ...}``; 401 for a token that is present but invalid; 429 with ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+from strawberry import Schema
+
+from app import json_codec
+from app.errors import json_response
+from app.urban_store import STATUS_OF_CODE, snake
+from auth.tokens import ALL_TENANTS
+from core.errors import Unauthenticated
+from core.vocabulary import DEFAULT_TENANT
+from metrics.tenants import currency_exponent
+
+ContextFactory = Callable[[Request], Awaitable[Any]]
+TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
+PATH = "/analytics/event"
+ORDER_COMPLETED = "order.completed"
+# Properties with a field of their own; the rest stay in metadata.
+SLUG_KEYS = ("productSlug", "slug", "productId")
+NAME_KEYS = ("productName", "name")
+
+
+def _error(status: int, message: str, field: str | None = None) -> Response:
+    body: dict[str, Any] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return json_response(body, status=status)
+
+
+class _Refused(Exception):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+def _minor_to_major(value: Any, exponent: int, field: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise _Refused(f"{field} must be a number of minor units (cents)", field)
+    scale: float = 10.0**exponent
+    return round(float(value) / scale, exponent)
+
+
+class HanzoRoutes:
+    def __init__(self, schema: Schema, context: ContextFactory) -> None:
+        self.schema = schema
+        self.context = context
+
+    def routes(self) -> list[Route]:
+        return [Route(PATH, self.event, methods=["POST"])]
+
+    async def event(self, request: Request) -> Response:
+        try:
+            body = json_codec.decode(await request.body())
+        except json_codec.JsonError as error:
+            return _error(400, f"the body must be a JSON object: {error}")
+        if not isinstance(body, dict):
+            return _error(400, "the body must be a JSON object")
+        context = await self.context(request)
+        trusted, tenant = False, DEFAULT_TENANT
+        if context.authorization:
+            try:
+                identity = context.identity()
+            except Unauthenticated as error:
+                return json_response({"error": error.message, "reason": error.reason}, status=401)
+            trusted = identity.may_ingest
+            scope = sorted(identity.tenants - {ALL_TENANTS})
+            tenant = scope[0] if len(scope) == 1 else DEFAULT_TENANT
+        try:
+            event = await self._event(body, context, tenant, trusted)
+        except _Refused as error:
+            return _error(400, error.message, error.field)
+        if trusted and isinstance(body.get("customerId"), str):
+            # Hanzo's servers name the shopper; anyone else's shopper is the token's email.
+            context.shopper_override = body["customerId"]
+        result = await self.schema.execute(
+            TRACK, variable_values={"e": event}, context_value=context
+        )
+        if result.errors:
+            first = result.errors[0]
+            extensions = first.extensions or {}
+            status = STATUS_OF_CODE.get(extensions.get("code", ""), 500)
+            field = extensions.get("field")
+            response = _error(
+                status,
+                first.message,
+                snake(field.removeprefix("input.")) if isinstance(field, str) else None,
+            )
+            if status == 429:
+                response.headers["Retry-After"] = str(extensions.get("retryAfter", 60))
+            return response
+        assert result.data is not None
+        return json_response({"status": str(result.data["trackEvent"]["status"]).lower()})
+
+    async def _event(
+        self, body: dict[str, Any], context: Any, tenant: str, trusted: bool
+    ) -> dict[str, Any]:
+        kind = body.get("type")
+        if not isinstance(kind, str):
+            raise _Refused("type is required: a Hanzo event type such as order.completed", "type")
+        properties = body.get("properties") or {}
+        if not isinstance(properties, dict):
+            raise _Refused("properties must be an object", "properties")
+        extra = body.get("context") or {}
+        if not isinstance(extra, dict):
+            raise _Refused("context must be an object", "context")
+        exponent = currency_exponent((await context.tenants.get(tenant)).currency)
+        metadata = dict(properties)
+        event: dict[str, Any] = {"eventType": kind, "tenantId": tenant}
+        if isinstance(body.get("sessionId"), str):
+            event["sessionId"] = body["sessionId"]
+        for key in SLUG_KEYS:
+            if isinstance(properties.get(key), str):
+                event["productSlug"] = properties[key]
+                break
+        for key in NAME_KEYS:
+            if isinstance(properties.get(key), str):
+                event["productName"] = properties[key]
+                break
+        order = properties.get("orderId", properties.get("order_id"))
+        if order is not None:
+            metadata["order_id"] = order
+        if kind == ORDER_COMPLETED:
+            if "total" not in properties:
+                raise _Refused(
+                    "properties.total is required for order.completed", "properties.total"
+                )
+            event["price"] = _minor_to_major(properties["total"], exponent, "properties.total")
+            metadata["quantity"] = 1
+        elif "price" in properties:
+            event["price"] = _minor_to_major(properties["price"], exponent, "properties.price")
+        for key in ("orderId", "price", "total"):
+            metadata.pop(key, None)
+        if metadata:
+            event["metadata"] = metadata
+        if isinstance(extra.get("page"), dict) and isinstance(extra["page"].get("url"), str):
+            event["url"] = extra["page"]["url"]
+        if trusted:
+            context.facts = replace(
+                context.facts,
+                client_ip=extra.get("ip")
+                if isinstance(extra.get("ip"), str)
+                else context.facts.client_ip,
+                user_agent=extra.get("userAgent")
+                if isinstance(extra.get("userAgent"), str)
+                else context.facts.user_agent,
+                referer=extra.get("referrer")
+                if isinstance(extra.get("referrer"), str)
+                else context.facts.referer,
+            )
+        elif isinstance(extra.get("referrer"), str):
+            event["referrer"] = extra["referrer"]
+        return event
