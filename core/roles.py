@@ -12,9 +12,10 @@ event, or an Urban Store type only its own figures read, such as ``checkout_star
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
+from typing import Any
 
 from core.vocabulary import EventType
 
@@ -83,3 +84,22 @@ def in_role(role: Role) -> dict[str, list[str]]:
 def in_roles(roles: Iterable[Role]) -> dict[str, list[str]]:
     """The ``eventType`` condition of a ``$match`` for every type of several roles."""
     return {"$in": types_of_roles(roles)}
+
+
+def role_flag(role: Role, field: str = "$eventType") -> dict[str, Any]:
+    """1 when ``field`` is a type of ``role``, else 0 (an aggregation expression)."""
+    return {"$cond": [{"$in": [field, list(ROLE_TYPES[role])]}, 1, 0]}
+
+
+def role_expression(roles: Sequence[Role], field: str = "$eventType") -> Any:
+    """The role of ``field`` among ``roles`` (its name), else ``field`` itself.
+
+    Nested ``$cond`` of ``$in``, not ``$switch``: the embedded engine compiles both
+    operators (mongomock would parse ``$switch`` per document), MongoDB runs either.
+    A role's name is its Urban Store type, so Urban Store events keep their type.
+    Used in group keys where sessions must be distinct per role, not per type.
+    """
+    expression: Any = field
+    for role in reversed(roles):
+        expression = {"$cond": [{"$in": [field, list(ROLE_TYPES[role])]}, role.value, expression]}
+    return expression
