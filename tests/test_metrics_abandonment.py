@@ -22,8 +22,8 @@ def test_pipeline_matches_checkouts_and_purchases_of_the_tenant_in_the_range() -
             "tenantId": "t1",
             "createdAt": {"$gte": start, "$lt": end},
             "eventType": {
-                    "$in": ["begin_checkout", "checkout.started", "purchase", "order.completed"]
-                },
+                "$in": ["begin_checkout", "checkout.started", "purchase", "order.completed"]
+            },
             "bot": {"$ne": True},
         }
     }

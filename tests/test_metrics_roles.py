@@ -445,3 +445,37 @@ async def test_role_pipelines_run_on_the_embedded_engine_as_on_mongomock(
         fast = await database.run_pipeline(EVENTS, pipeline)
         assert fast == list(plain.aggregate(pipeline)), name
         assert fast, name
+
+
+TRACK = "mutation ($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
+IMPORT = """
+mutation ($events: [ImportEventInput!]!) { importEvents(events: $events) { inserted } }"""
+
+
+async def test_a_refund_without_its_order_is_refused(run: Run) -> None:
+    for metadata in (None, {"reason": "damaged"}):
+        refund = {"eventType": "order.refunded", "sessionId": "s", "price": 30}
+        result = await run(TRACK, {"e": {**refund, "metadata": metadata}})
+        assert [e.extensions for e in result.errors] == [
+            {"code": "BAD_USER_INPUT", "field": "input.metadata.order_id"}
+        ]
+    imported = {"eventType": "order.refunded", "sessionId": "s", "createdAt": "2026-06-14T10:00Z"}
+    result = await run(IMPORT, {"events": [imported]})
+    assert [e.extensions for e in result.errors] == [
+        {"code": "BAD_USER_INPUT", "field": "events[0].metadata.order_id"}
+    ]
+
+
+async def test_refunds_leave_the_dashboards_revenue_alone(run: Run) -> None:
+    at = "2026-06-14T10:00:00Z"
+    order = {"eventType": "order.completed", "sessionId": "s", "createdAt": at, "price": 100}
+    refund = {"eventType": "order.refunded", "sessionId": "s", "createdAt": at, "price": 30}
+    events = [
+        {**order, "metadata": {"order_id": "o1"}},
+        {**refund, "metadata": {"order_id": "o1"}},
+    ]
+    assert await data(run, IMPORT, {"events": events}) == {"importEvents": {"inserted": 2}}
+    query = "{ dashboardStats { totalSales totalRevenue averageOrderValue } }"
+    assert await data(run, query, {}) == {
+        "dashboardStats": {"totalSales": 1, "totalRevenue": 100.0, "averageOrderValue": 100.0}
+    }
