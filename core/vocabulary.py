@@ -27,8 +27,8 @@ class EventType(StrEnum):
     WHATSAPP_PURCHASE = "whatsapp_purchase"
 
 
-# Known types have roles in the fixed metrics; any other type matching this
-# pattern is a custom event: stored, ignored by the fixed metrics.
+# Known types have roles in the fixed metrics (core.roles); any other type
+# matching this pattern is a custom event: stored, ignored by the fixed metrics.
 EVENT_TYPE_PATTERN = re.compile(r"^[a-z][a-z0-9_.:-]{0,63}$")
 
 ERROR_EVENT_TYPES: tuple[EventType, ...] = (
@@ -36,14 +36,6 @@ ERROR_EVENT_TYPES: tuple[EventType, ...] = (
     EventType.CHECKOUT_ERROR,
     EventType.PAYMENT_CONFIRMATION_ERROR,
     EventType.ADDRESS_ERROR,
-)
-
-FUNNEL_STEPS: tuple[EventType, ...] = (
-    EventType.PAGE_VIEW,
-    EventType.PRODUCT_VIEW,
-    EventType.ADD_TO_CART,
-    EventType.BEGIN_CHECKOUT,
-    EventType.PURCHASE,
 )
 
 DEFAULT_TENANT = "default"

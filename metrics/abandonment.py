@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.vocabulary import EventType
+from core.roles import Role, in_roles, role_flag
 from metrics.filters import PEOPLE
 from metrics.rounding import percent
 from storage.database import Database, Pipeline
@@ -27,26 +27,24 @@ class Abandonment:
     rate: float
 
 
-# Index (tenantId, eventType, createdAt); createdAt from match_range ($gte start,
-# $lt end, UTC instants). Two groups: per identifier first (did it check out,
-# did it buy), then one document of totals; the second group sees one row per
-# identifier, not per event.
+# Index (tenantId, eventType, createdAt); the begin_checkout and purchase roles'
+# types; createdAt from match_range ($gte start, $lt end, UTC instants). Two
+# groups: per identifier first (did it check out, did it buy), then one document
+# of totals; the second group sees one row per identifier, not per event.
 def abandonment_pipeline(*, tenant: str, match_range: dict[str, datetime]) -> Pipeline:
     match = {
         "$match": {
             "tenantId": tenant,
             "createdAt": match_range,
-            "eventType": {"$in": [EventType.BEGIN_CHECKOUT, EventType.PURCHASE]},
+            "eventType": in_roles([Role.BEGIN_CHECKOUT, Role.PURCHASE]),
             **PEOPLE,
         }
     }
     per_identifier = {
         "$group": {
             "_id": {"$ifNull": ["$userId", "$sessionId"]},
-            "checkedOut": {
-                "$max": {"$cond": [{"$eq": ["$eventType", EventType.BEGIN_CHECKOUT]}, 1, 0]}
-            },
-            "purchased": {"$max": {"$cond": [{"$eq": ["$eventType", EventType.PURCHASE]}, 1, 0]}},
+            "checkedOut": {"$max": role_flag(Role.BEGIN_CHECKOUT)},
+            "purchased": {"$max": role_flag(Role.PURCHASE)},
         }
     }
     totals = {
@@ -65,8 +63,8 @@ async def abandonment(
 ) -> Abandonment:
     """Checkout abandonment of ``tenant`` in ``match_range``.
 
-    checkouts = identifiers with a ``begin_checkout`` in the range; abandoned =
-    those of them with no ``purchase`` in the range; rate = abandoned /
+    checkouts = identifiers with a ``begin_checkout`` (role) in the range;
+    abandoned = those of them with no ``purchase`` (role) in the range; rate = abandoned /
     checkouts × 100, 1 decimal, 0 without checkouts. The range is a
     ``createdAt`` condition of UTC instants (``window.match_range``): start
     inclusive, end exclusive; it carries no zone of its own.

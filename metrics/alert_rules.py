@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from core.roles import Role, in_roles, role_expression, role_flag
 from core.vocabulary import EventType
 from metrics.filters import PEOPLE
 from metrics.windows import Rolling, rolling
@@ -41,28 +42,28 @@ class ProductViews:
     views: int  # distinct sessions with a product_view of the slug
 
 
-def _is(event_type: EventType, field: str = "$eventType") -> dict[str, object]:
-    """1 when ``field`` is ``event_type``, else 0 (an aggregation expression)."""
-    return {"$cond": [{"$eq": [field, event_type.value]}, 1, 0]}
+POPULAR_ROLES: tuple[Role, ...] = (Role.PRODUCT_VIEW, Role.PURCHASE)
 
 
 # Index (tenantId, eventType, createdAt); createdAt in [now − 7 × 24 h, now), UTC.
-# `productSlug: {$ne: null}` is a residual filter. Two groups: distinct (type,
-# slug, session) first (a string key: mongomock groups strings ~8× faster than
-# documents), then per slug. The rule's own filter (views > 10, no purchase) is
-# applied to the per-slug rows in Python: a later $match would deep-copy every
-# row in mongomock; on MongoDB a $match stage here would be the natural form.
+# The product_view and purchase roles' types; `productSlug: {$ne: null}` is a
+# residual filter. Two groups: distinct (role, slug, session) first (a string
+# key: mongomock groups strings ~8× faster than documents), then per slug. The
+# rule's own filter (views > 10, no purchase) is applied to the per-slug rows in
+# Python: a later $match would deep-copy every row in mongomock; on MongoDB a
+# $match stage here would be the natural form.
 def unconverted_products_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
     match = {
         "$match": {
             "tenantId": tenant,
-            "eventType": {"$in": [EventType.PRODUCT_VIEW.value, EventType.PURCHASE.value]},
+            "eventType": in_roles(POPULAR_ROLES),
             "createdAt": window.match_range,
             "productSlug": {"$ne": None},
             **PEOPLE,
         }
     }
-    key = ["$eventType", KEY_SEPARATOR, "$productSlug", KEY_SEPARATOR, "$sessionId"]
+    role = role_expression(POPULAR_ROLES)
+    key = [role, KEY_SEPARATOR, "$productSlug", KEY_SEPARATOR, "$sessionId"]
     per_session = {
         "$group": {
             "_id": {"$concat": key},
@@ -73,8 +74,8 @@ def unconverted_products_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
     per_slug = {
         "$group": {
             "_id": "$slug",
-            "views": {"$sum": _is(EventType.PRODUCT_VIEW)},
-            "purchases": {"$sum": _is(EventType.PURCHASE)},
+            "views": {"$sum": role_flag(Role.PRODUCT_VIEW)},
+            "purchases": {"$sum": role_flag(Role.PURCHASE)},
         }
     }
     sort = {"$sort": {"views": -1, "_id": 1}}
@@ -95,20 +96,21 @@ def payment_errors_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
     return [match, count]
 
 
-# Index (tenantId, eventType, createdAt); createdAt in [now − 6 h, now), UTC.
+# Index (tenantId, eventType, createdAt); the add_to_cart and begin_checkout
+# roles' types; createdAt in [now − 6 h, now), UTC.
 # Per session: did it begin checkout; a session here without one only added to
 # cart. Then one document with the number of such sessions.
 def abandoned_carts_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
     match = {
         "$match": {
             "tenantId": tenant,
-            "eventType": {"$in": [EventType.ADD_TO_CART.value, EventType.BEGIN_CHECKOUT.value]},
+            "eventType": in_roles([Role.ADD_TO_CART, Role.BEGIN_CHECKOUT]),
             "createdAt": window.match_range,
             **PEOPLE,
         }
     }
     per_session = {
-        "$group": {"_id": "$sessionId", "checkedOut": {"$max": _is(EventType.BEGIN_CHECKOUT)}}
+        "$group": {"_id": "$sessionId", "checkedOut": {"$max": role_flag(Role.BEGIN_CHECKOUT)}}
     }
     total = {
         "$group": {
@@ -128,7 +130,7 @@ def stuck_sessions_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
         "$group": {
             "_id": "$sessionId",
             "events": {"$sum": 1},
-            "purchased": {"$max": _is(EventType.PURCHASE)},
+            "purchased": {"$max": role_flag(Role.PURCHASE)},
         }
     }
     stuck = {"$and": [{"$gt": ["$events", STUCK_EVENTS_ABOVE]}, {"$eq": ["$purchased", 0]}]}

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.vocabulary import EventType
+from core.roles import Role, in_role
 from metrics.filters import PEOPLE
 from metrics.lines import LINE_VALUE
 from metrics.windows import RETENTION_DAYS, Rolling, rolling
@@ -36,7 +36,8 @@ def retention_window(now: datetime) -> Rolling:
     return rolling(now, hours=RETENTION_DAYS * HOURS_PER_DAY)
 
 
-# Index (tenantId, eventType, createdAt); createdAt in [now − 90 × 24 h, now), UTC.
+# Index (tenantId, eventType, createdAt); the purchase role's types; createdAt in
+# [now − 90 × 24 h, now), UTC.
 # `userId: {$ne: null}` is applied after the index range (a residual filter).
 # An order is `orderId`, else the event's own `_id`: the two never collide since
 # one is a string and the other an ObjectId. `$addToSet` + `$size` counts them.
@@ -44,7 +45,7 @@ def buyers_pipeline(*, tenant: str, window: Rolling) -> Pipeline:
     match = {
         "$match": {
             "tenantId": tenant,
-            "eventType": EventType.PURCHASE.value,
+            "eventType": in_role(Role.PURCHASE),
             "createdAt": window.match_range,
             "userId": {"$ne": None},
             **PEOPLE,

@@ -20,6 +20,11 @@ abandonment    abandonmentRate (``metrics.abandonment``)
 retention      retentionMetrics (``metrics.customers``, 90 × 24 h window)
 =============  =====================================================================
 
+Event types count by role (``core.roles``): ``purchase`` below means every type of
+the purchase role (``purchase``, ``order.completed``), and so on for product_view,
+add_to_cart, begin_checkout and whatsapp_cart_click; checkout_started,
+payment_info_entered, order_completed and the error types are Urban Store types.
+
 Window: 00:00 of (today − 6 days) in the query's zone to the request time
 (``metrics.windows.dashboard_window``). Days are calendar days of that zone.
 """
@@ -49,7 +54,12 @@ from metrics.dashboard_figures import (
     SessionStats,
     TrafficSource,
 )
-from metrics.dashboard_pipelines import FUNNEL_COUNT_TYPES, TIMELINE_TYPES, TOP_PRODUCTS
+from metrics.dashboard_pipelines import (
+    FUNNEL_COUNT_ROLES,
+    TIMELINE_GROUPS,
+    TIMELINE_TYPES,
+    TOP_PRODUCTS,
+)
 from metrics.rounding import average, bounded_count, money, percent, ratio
 from metrics.windows import RETENTION_DAYS, DayWindow, dashboard_window
 from storage.database import Database
@@ -95,12 +105,15 @@ class DashboardReport:
         )
 
     async def _timeline(self) -> passes.TypeDayCounts:
-        return await self._once(
-            "timeline",
-            lambda: passes.type_day_counts(
+        """Per day: the four funnel roles (their types summed) and the checkout steps."""
+
+        async def run() -> passes.TypeDayCounts:
+            counts = await passes.type_day_counts(
                 self.database, tenant=self.tenant, window=self.window, event_types=TIMELINE_TYPES
-            ),
-        )
+            )
+            return counts.folded(TIMELINE_GROUPS)
+
+        return await self._once("timeline", run)
 
     async def _errors(self) -> passes.TypeDayCounts:
         return await self._once(
@@ -183,7 +196,7 @@ class DashboardReport:
         """Per calendar day of the zone, events of the seven funnel and checkout types."""
         per_day = (await self._timeline()).per_day
         return [
-            EventsTimelineDay(day, *(per_day[t][index] for t in TIMELINE_TYPES))
+            EventsTimelineDay(day, *(per_day[t][index] for t in TIMELINE_GROUPS))
             for index, day in enumerate(self.window.days)
         ]
 
@@ -194,9 +207,9 @@ class DashboardReport:
         """
         if self._unique:
             by_type = (await self._sessions()).sessions_by_type
-            return EventCounts(*(by_type[t] for t in FUNNEL_COUNT_TYPES))
+            return EventCounts(*(by_type[t] for t in FUNNEL_COUNT_ROLES))
         timeline = await self._timeline()
-        return EventCounts(*(timeline.total(t) for t in FUNNEL_COUNT_TYPES))
+        return EventCounts(*(timeline.total(t) for t in FUNNEL_COUNT_ROLES))
 
     async def conversion_rates(self) -> ConversionRates:
         """Step percentages of ``event_counts`` (same mode), 1 decimal; 0 over an empty step."""

@@ -9,12 +9,13 @@ reads only grouped rows: per day, per type and slug, per source, or totals.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from core.vocabulary import DIRECT_SOURCE, EventType
+from core.roles import Role
+from core.vocabulary import DIRECT_SOURCE
 from metrics import dashboard_pipelines as pipelines
 from metrics.windows import DayWindow
 from storage.database import Database
@@ -40,6 +41,16 @@ class TypeDayCounts:
     def total(self, event_type: str) -> int:
         return sum(self.per_day[event_type])
 
+    def folded(self, groups: Mapping[str, Sequence[str]]) -> TypeDayCounts:
+        """Counts per group (a role's types, say) and day: the sum of its types' counts."""
+        days = len(next(iter(self.per_day.values()), ()))
+        return TypeDayCounts(
+            per_day={
+                name: tuple(sum(self.per_day[t][index] for t in types) for index in range(days))
+                for name, types in groups.items()
+            }
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class ProductFigures:
@@ -59,7 +70,7 @@ class Sessions:
 
     sessions: int
     events: int
-    sessions_by_type: dict[str, int]  # empty in TOTAL mode
+    sessions_by_type: dict[str, int]  # per funnel role; empty in TOTAL mode
     sessions_by_source: dict[str, int]
 
 
@@ -123,30 +134,30 @@ async def type_day_counts(
 async def products(
     database: Database, *, tenant: str, window: DayWindow, unique: bool
 ) -> list[ProductFigures]:
-    """Slugs with a product_view, add_to_cart or purchase, by views desc, then slug asc."""
+    """Slugs with a product_view, add_to_cart or purchase (roles), by views desc, then slug asc."""
     pipeline = pipelines.products_pipeline(tenant=tenant, window=window, unique=unique)
     rows = await database.run_pipeline(EVENTS, pipeline)
     counts: defaultdict[str, dict[str, int]] = defaultdict(dict)
     units: dict[str, int] = {}
     keyed_names: dict[str, str] = {}  # slug → "time key|name" of its latest named event
     for row in rows:
-        event_type, _, slug = str(row["_id"]).partition("|")
+        role, _, slug = str(row["_id"]).partition("|")
         if row["name"] is not None and row["name"] > keyed_names.get(slug, ""):
             keyed_names[slug] = row["name"]
-        if event_type in pipelines.PRODUCT_TYPES:  # other types only name the product
-            counts[slug][event_type] = int(row["count"])
-            if event_type == EventType.PURCHASE:
+        if role in pipelines.PRODUCT_ROLES:  # other types only name the product
+            counts[slug][role] = int(row["count"])
+            if role == Role.PURCHASE:
                 units[slug] = int(row["units"])
     listed = [
         ProductFigures(
             slug=slug,
             name=pipelines.text_after_time_key(keyed_names[slug]) if slug in keyed_names else slug,
-            views=by_type.get(EventType.PRODUCT_VIEW, 0),
-            add_to_cart=by_type.get(EventType.ADD_TO_CART, 0),
-            purchases=by_type.get(EventType.PURCHASE, 0),
+            views=by_role.get(Role.PRODUCT_VIEW, 0),
+            add_to_cart=by_role.get(Role.ADD_TO_CART, 0),
+            purchases=by_role.get(Role.PURCHASE, 0),
             purchases_units=units.get(slug, 0),
         )
-        for slug, by_type in counts.items()
+        for slug, by_role in counts.items()
     ]
     return sorted(listed, key=lambda figures: (-figures.views, figures.slug))
 
@@ -155,17 +166,17 @@ async def sessions(database: Database, *, tenant: str, window: DayWindow, unique
     pipeline = pipelines.sessions_pipeline(tenant=tenant, window=window, unique=unique)
     rows = await database.run_pipeline(EVENTS, pipeline)
     by_source: defaultdict[str, int] = defaultdict(int)
-    by_type: dict[str, int] = dict.fromkeys(pipelines.FUNNEL_COUNT_TYPES, 0) if unique else {}
+    by_role: dict[str, int] = dict.fromkeys(pipelines.FUNNEL_COUNT_ROLES, 0) if unique else {}
     events = 0
     for row in rows:
         by_source[row["_id"] or DIRECT_SOURCE] += int(row["sessions"])
         events += int(row["events"])
-        for event_type in by_type:
-            by_type[event_type] += int(row[event_type])
+        for role in by_role:
+            by_role[role] += int(row[role])
     return Sessions(
         sessions=sum(by_source.values()),
         events=events,
-        sessions_by_type=by_type,
+        sessions_by_type=by_role,
         sessions_by_source=dict(by_source),
     )
 

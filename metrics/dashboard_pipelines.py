@@ -13,34 +13,39 @@ Days are calendar days of the query's zone, as UTC instants computed in Python
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
+from types import MappingProxyType
 from typing import Any
 
+from core.roles import Role, in_role, role_expression, types_of
 from core.vocabulary import EventType
 from metrics.filters import PEOPLE
 from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.windows import DayWindow
 from storage.database import Pipeline
 
-TIMELINE_TYPES: tuple[EventType, ...] = (
-    EventType.PRODUCT_VIEW,
-    EventType.ADD_TO_CART,
-    EventType.BEGIN_CHECKOUT,
-    EventType.PURCHASE,
-    EventType.CHECKOUT_STARTED,
-    EventType.PAYMENT_INFO_ENTERED,
-    EventType.ORDER_COMPLETED,
+# The funnel counts of eventCounts and eventsTimeline, by role (Urban Store,
+# Hanzo and landing types alike), then the three Urban Store checkout steps.
+FUNNEL_COUNT_ROLES: tuple[Role, ...] = (
+    Role.PRODUCT_VIEW,
+    Role.ADD_TO_CART,
+    Role.BEGIN_CHECKOUT,
+    Role.PURCHASE,
 )
-FUNNEL_COUNT_TYPES: tuple[EventType, ...] = TIMELINE_TYPES[:4]
-PRODUCT_TYPES: tuple[EventType, ...] = (
-    EventType.PRODUCT_VIEW,
-    EventType.ADD_TO_CART,
-    EventType.PURCHASE,
+TIMELINE_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
+    {
+        **{role.value: types_of(role) for role in FUNNEL_COUNT_ROLES},
+        EventType.CHECKOUT_STARTED.value: (EventType.CHECKOUT_STARTED.value,),
+        EventType.PAYMENT_INFO_ENTERED.value: (EventType.PAYMENT_INFO_ENTERED.value,),
+        EventType.ORDER_COMPLETED.value: (EventType.ORDER_COMPLETED.value,),
+    }
 )
-WHATSAPP_TYPES: tuple[EventType, ...] = (
-    EventType.WHATSAPP_CART_CLICK,
-    EventType.WHATSAPP_PURCHASE,
+TIMELINE_TYPES: tuple[str, ...] = tuple(t for types in TIMELINE_GROUPS.values() for t in types)
+PRODUCT_ROLES: tuple[Role, ...] = (Role.PRODUCT_VIEW, Role.ADD_TO_CART, Role.PURCHASE)
+WHATSAPP_TYPES: tuple[str, ...] = (
+    *types_of(Role.WHATSAPP_CART_CLICK),
+    EventType.WHATSAPP_PURCHASE.value,
 )
 TOP_PRODUCTS = 5
 WHATSAPP_LIST = 10
@@ -106,11 +111,12 @@ def text_after_time_key(keyed: str) -> str:
     return keyed[TIME_KEY_WIDTH + 1 :]
 
 
-# Index (tenantId, eventType, createdAt); purchases with createdAt in [start, end)
-# of the zone's days. $facet: the same few purchase events grouped three ways in
-# one round trip. Products keep one row more than shown: a null slug may hold one.
+# Index (tenantId, eventType, createdAt); purchases (the purchase role's types)
+# with createdAt in [start, end) of the zone's days. $facet: the same few
+# purchase events grouped three ways in one round trip. Products keep one row
+# more than shown: a null slug may hold one.
 def sales_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
-    match = window_match(tenant, window, eventType=EventType.PURCHASE)
+    match = window_match(tenant, window, eventType=in_role(Role.PURCHASE))
     days = {
         "$bucket": {
             "groupBy": "$createdAt",
@@ -132,6 +138,7 @@ def sales_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
 # days. One $bucket over text keys `type|UTC second` counts per type and day:
 # cheap in mongomock, where $group on a compound key or $switch per event is not.
 # On MongoDB, $group on {type, $dateTrunc(timezone)} would do without the keys.
+# Per type, not per role: the reader sums a role's types (counts add up).
 def type_day_counts_pipeline(
     *, tenant: str, window: DayWindow, event_types: Sequence[str]
 ) -> Pipeline:
@@ -149,14 +156,16 @@ def type_day_counts_pipeline(
 
 # Index (tenantId, createdAt); createdAt in [start, end) of the zone's days;
 # `productSlug: {$ne: null}` filters within the range (names come from any event
-# of the slug). One row per `type|slug`: event count (TOTAL) or distinct sessions
-# (UNIQUE), units, and the latest non-null name.
+# of the slug). One row per `role|slug` (product roles; other types keep their
+# type and only name the product): event count (TOTAL) or distinct sessions
+# (UNIQUE; hence the role in the key, so that a session is counted once per role
+# whatever types it sent), units, and the latest non-null name.
 def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeline:
     match = window_match(tenant, window, productSlug={"$ne": None})
     counted = {"$addToSet": "$sessionId"} if unique else {"$sum": 1}
     group = {
         "$group": {
-            "_id": {"$concat": ["$eventType", "|", "$productSlug"]},
+            "_id": {"$concat": [role_expression(PRODUCT_ROLES), "|", "$productSlug"]},
             "count": counted,
             "units": {"$sum": QUANTITY},
             "name": {"$max": keyed_text("productName")},
@@ -171,6 +180,7 @@ def products_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
 # Index (tenantId, createdAt); createdAt in [start, end) of the zone's days. Per
 # session first (events, earliest source, and in UNIQUE the set of its types),
 # then per source (`""` = direct): few rows, which the reader also sums for totals.
+# In UNIQUE a session has a role when its set of types meets the role's types.
 # $substr (MongoDB's alias of $substrBytes; mongomock lacks $substrCP) cuts the
 # ASCII time key off, never inside a character.
 def sessions_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeline:
@@ -179,9 +189,9 @@ def sessions_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
     per_source: dict[str, Any] = {"sessions": {"$sum": 1}, "events": {"$sum": "$events"}}
     if unique:
         per_session["types"] = {"$addToSet": "$eventType"}
-        for event_type in FUNNEL_COUNT_TYPES:
-            has_type = {"$in": [event_type, "$types"]}
-            per_source[event_type] = {"$sum": {"$cond": [has_type, 1, 0]}}
+        for role in FUNNEL_COUNT_ROLES:
+            has_role = {"$or": [{"$in": [t, "$types"]} for t in types_of(role)]}
+            per_source[role.value] = {"$sum": {"$cond": [has_role, 1, 0]}}
     by_session = {"$group": {"_id": "$sessionId", **per_session}}
     source = {"$substr": ["$source", TIME_KEY_WIDTH + 1, 1_000_000]}
     by_source = {"$group": {"_id": source, **per_source}}
@@ -193,7 +203,7 @@ def sessions_pipeline(*, tenant: str, window: DayWindow, unique: bool) -> Pipeli
 # without a click sort last and are dropped by the reader; ties by session id).
 def whatsapp_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
     match = window_match(tenant, window, eventType={"$in": list(WHATSAPP_TYPES)})
-    is_click = {"$eq": ["$eventType", EventType.WHATSAPP_CART_CLICK]}
+    is_click = {"$in": ["$eventType", list(types_of(Role.WHATSAPP_CART_CLICK))]}
     is_purchase = {"$eq": ["$eventType", EventType.WHATSAPP_PURCHASE]}
     group = {
         "$group": {

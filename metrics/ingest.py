@@ -20,6 +20,7 @@ from typing import Any
 
 from core.clock import to_naive_utc
 from core.errors import BadUserInput
+from core.roles import Role, role_of
 from core.vocabulary import (
     DEFAULT_TENANT,
     DIRECT_SOURCE,
@@ -190,6 +191,12 @@ def _document(
     if session_id == "":
         raise BadUserInput("sessionId must not be empty", field=f"{prefix}sessionId")
     metadata, quantity, order_id = _metadata(item.metadata, f"{prefix}metadata")
+    if order_id is None and role_of(item.event_type) is Role.REFUND:
+        # A refund names the order it refunds (docs/metrics.md, Roles of event types).
+        raise BadUserInput(
+            f"metadata.order_id is required on a refund ({item.event_type})",
+            field=f"{prefix}metadata.order_id",
+        )
     source = checked_text(item.source, f"{prefix}source")
     return EventDocument(
         tenantId=tenant,

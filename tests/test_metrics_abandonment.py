@@ -21,7 +21,9 @@ def test_pipeline_matches_checkouts_and_purchases_of_the_tenant_in_the_range() -
         "$match": {
             "tenantId": "t1",
             "createdAt": {"$gte": start, "$lt": end},
-            "eventType": {"$in": ["begin_checkout", "purchase"]},
+            "eventType": {
+                "$in": ["begin_checkout", "checkout.started", "purchase", "order.completed"]
+            },
             "bot": {"$ne": True},
         }
     }

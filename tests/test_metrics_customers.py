@@ -62,7 +62,7 @@ def test_pipeline_first_stage_is_the_indexed_match() -> None:
     assert pipeline[0] == {
         "$match": {
             "tenantId": "t",
-            "eventType": "purchase",
+            "eventType": {"$in": ["purchase", "order.completed"]},
             "createdAt": {"$gte": naive(START), "$lt": naive(NOW)},
             "userId": {"$ne": None},
             "bot": {"$ne": True},

@@ -66,7 +66,7 @@ def test_sales_pipeline() -> None:
                 "tenantId": "t",
                 "createdAt": {"$gte": days[0], "$lt": datetime(2026, 6, 3, 7)},
                 "bot": {"$ne": True},
-                "eventType": "purchase",
+                "eventType": {"$in": ["purchase", "order.completed"]},
             }
         },
         {

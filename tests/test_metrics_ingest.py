@@ -162,3 +162,14 @@ def test_import_accepts_the_edges() -> None:
     assert imported(created_at=NOW)["createdAt"] == datetime(2026, 6, 15, 12, 0)
     inside = NOW - timedelta(days=365) + timedelta(seconds=1)
     assert imported(created_at=inside)["createdAt"] == datetime(2025, 6, 15, 12, 0, 1)
+
+
+def test_a_refund_must_name_its_order() -> None:
+    for metadata in (None, {}, {"reason": "damaged"}, {"order_id": None}):
+        assert rejected_field(event_type="order.refunded", metadata=metadata) == (
+            "input.metadata.order_id"
+        )
+    refund = live(event_type="order.refunded", price=30, metadata={"order_id": 77})
+    assert (refund["eventType"], refund["orderId"], refund["price"]) == ("order.refunded", "77", 30)
+    # Other types may still leave the order out.
+    assert live(event_type="order.completed", price=100)["orderId"] is None
