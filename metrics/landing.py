@@ -27,29 +27,20 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from core.roles import Role, in_role, in_roles, role_of
 from metrics.dashboard_pipelines import day_boundaries, window_match
 from metrics.rounding import AVERAGE_DIGITS, ratio, round_half_away
 from metrics.windows import DayWindow, dashboard_window
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
 
-# TODO(roles): use core.roles once merged
-_ROLE_TYPES: dict[str, tuple[str, ...]] = {
-    "page_view": ("page_view", "page.viewed", "pageview"),
-    "product_view": ("product_view", "product.viewed", "product_click"),
-    "whatsapp_cart_click": ("whatsapp_cart_click", "click_whatsapp"),
-    "call_click": ("click_call",),
-    "currency_toggle": ("click_toggle_currency",),
-    "time_on_page": ("time_on_page",),
-    "qr_scan": ("qr_scan",),
-}
 COUNTED_ROLES = (
-    "whatsapp_cart_click",
-    "call_click",
-    "currency_toggle",
-    "qr_scan",
-    "product_view",
-    "time_on_page",
+    Role.WHATSAPP_CART_CLICK,
+    Role.CALL_CLICK,
+    Role.CURRENCY_TOGGLE,
+    Role.QR_SCAN,
+    Role.PRODUCT_VIEW,
+    Role.TIME_ON_PAGE,
 )
 VISITOR: dict[str, Any] = {"$ifNull": ["$visitorId", "$sessionId"]}
 SECONDS = "$metadata.seconds"
@@ -57,17 +48,12 @@ SECONDS = "$metadata.seconds"
 VALID_SECONDS: dict[str, Any] = {"$and": [{"$isNumber": SECONDS}, {"$gte": [SECONDS, 0]}]}
 
 
-def role_types(*roles: str) -> list[str]:
-    """The event types of ``roles``, in the table's order."""
-    return [event_type for role in roles for event_type in _ROLE_TYPES[role]]
-
-
 # Index (tenantId, eventType, createdAt); page_view-role events with createdAt in
 # [start, end) of the zone's days. $facet: the same events counted per day ($bucket
 # on the window's day starts, computed in Python: mongomock lacks $dateTrunc) and
 # over the whole window; a visitor seen on two days counts once in `window`.
 def visitors_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
-    match = window_match(tenant, window, eventType={"$in": role_types("page_view")})
+    match = window_match(tenant, window, eventType=in_role(Role.PAGE_VIEW))
     days = [
         {
             "$bucket": {
@@ -86,7 +72,7 @@ def visitors_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
 # in [start, end). One row per event type: its events, and the sum and number of
 # its valid metadata.seconds (only time_on_page-role rows use them).
 def counts_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
-    match = window_match(tenant, window, eventType={"$in": role_types(*COUNTED_ROLES)})
+    match = window_match(tenant, window, eventType=in_roles(COUNTED_ROLES))
     group = {
         "$group": {
             "_id": "$eventType",
@@ -116,7 +102,7 @@ class Visitors:
 class RoleCounts:
     """Events per role in the window, and the valid seconds of time_on_page events."""
 
-    events: dict[str, int]
+    events: dict[Role, int]
     seconds: float
     timed: int
 
@@ -179,13 +165,13 @@ async def visitors(database: Database, *, tenant: str, window: DayWindow) -> Vis
 
 async def role_counts(database: Database, *, tenant: str, window: DayWindow) -> RoleCounts:
     rows = await database.run_pipeline(EVENTS, counts_pipeline(tenant=tenant, window=window))
-    role_of = {t: role for role in COUNTED_ROLES for t in _ROLE_TYPES[role]}
     events = dict.fromkeys(COUNTED_ROLES, 0)
     seconds, timed = 0.0, 0
     for row in rows:
-        role = role_of[row["_id"]]
+        role = role_of(row["_id"])
+        assert role is not None, row["_id"]  # the match admits only these roles' types
         events[role] += int(row["events"])
-        if role == "time_on_page":
+        if role == Role.TIME_ON_PAGE:
             seconds += float(row["seconds"])
             timed += int(row["timed"])
     return RoleCounts(events=events, seconds=seconds, timed=timed)
@@ -208,11 +194,11 @@ async def landing_stats(
         end_date=window.end,
         visitors_today=seen.per_day[-1].visitors,
         visitors_week=seen.window,
-        whatsapp_clicks=counted.events["whatsapp_cart_click"],
-        call_clicks=counted.events["call_click"],
-        currency_toggles=counted.events["currency_toggle"],
-        qr_scans=counted.events["qr_scan"],
-        product_clicks=counted.events["product_view"],
+        whatsapp_clicks=counted.events[Role.WHATSAPP_CART_CLICK],
+        call_clicks=counted.events[Role.CALL_CLICK],
+        currency_toggles=counted.events[Role.CURRENCY_TOGGLE],
+        qr_scans=counted.events[Role.QR_SCAN],
+        product_clicks=counted.events[Role.PRODUCT_VIEW],
         avg_time_on_page=counted.average_seconds,
         last_7_days=seen.per_day,
     )
@@ -230,7 +216,7 @@ async def today_stats(
     )
     return TodayStats(
         visitors_today=seen.window,
-        whatsapp_clicks=counted.events["whatsapp_cart_click"],
-        qr_scans=counted.events["qr_scan"],
-        products_viewed=counted.events["product_view"],
+        whatsapp_clicks=counted.events[Role.WHATSAPP_CART_CLICK],
+        qr_scans=counted.events[Role.QR_SCAN],
+        products_viewed=counted.events[Role.PRODUCT_VIEW],
     )
