@@ -113,7 +113,13 @@ class ServerProcess:
 def api_env(data_dir: Path, jwt_secret: str) -> dict[str, str]:
     """The environment of the real server: embedded store in ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URL", "PYTHONPATH")}
-    return {**env, "DATA_DIR": str(data_dir), "JWT_SECRET": jwt_secret}
+    # No rate limit: the benchmark measures how fast events are stored, not refused.
+    return {
+        **env,
+        "DATA_DIR": str(data_dir),
+        "JWT_SECRET": jwt_secret,
+        "TENANT_RATE_LIMIT_PER_MINUTE": "0",
+    }
 
 
 def admin_token(env: Mapping[str, str]) -> str:
