@@ -5,7 +5,8 @@
     ├── Unauthenticated           UNAUTHENTICATED: no usable bearer token; why in
     │                             ``extensions.reason`` (auth.tokens.TokenProblem)
     ├── Forbidden                 FORBIDDEN: valid token, not allowed here
-    └── RateLimited               RATE_LIMITED: too many requests
+    └── RateLimited               RATE_LIMITED: too many requests; when to try again in
+                                  ``extensions.retryAfter`` (whole seconds, ≥ 1)
 
     ConfigError                   start-up configuration is invalid (not a GraphQL error)
 
@@ -56,6 +57,14 @@ class Forbidden(AppError):
 
 class RateLimited(AppError):
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
+
+    @property
+    def extensions(self) -> dict[str, object]:
+        return {**super().extensions, "retryAfter": self.retry_after}
 
 
 class ConfigError(Exception):

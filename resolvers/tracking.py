@@ -7,10 +7,13 @@ from typing import Any
 
 from strawberry.types import Info
 
-from core.errors import BadUserInput, Forbidden
+from core.errors import BadUserInput, Forbidden, RateLimited
+from core.vocabulary import TrackStatus
 from metrics import ingest as events
+from metrics import rate_limit
 from metrics.context import RequestFacts
 from metrics.ingest import EventInput
+from metrics.tenants import Tenant
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
 from schema.inputs import ImportEventInput, input_fields
@@ -25,15 +28,15 @@ async def _live_document(
     email: str | None,
     caller: RequestFacts,
     prefix: str,
-) -> EventDocument:
+) -> tuple[Tenant, EventDocument]:
     """Validate one ``TrackEventInput`` (keyed by Python field names) into a document."""
     fields = dict(item)
     field = f"{prefix}tenantId"
-    tenant = events.validate_tenant(fields.pop("tenant_id", None), field=field)
-    await context.tenants.for_tracking(tenant, origin=caller.origin, field=field)
-    return events.live_document(
+    tenant_id = events.validate_tenant(fields.pop("tenant_id", None), field=field)
+    tenant = await context.tenants.for_tracking(tenant_id, origin=caller.origin, field=field)
+    return tenant, events.live_document(
         EventInput(**fields),
-        tenant=tenant,
+        tenant=tenant_id,
         user_id=email,
         now=context.now,
         prefix=prefix,
@@ -42,23 +45,56 @@ async def _live_document(
     )
 
 
-async def _store(context: Context, docs: list[EventDocument]) -> list[events.TrackOutcome]:
-    return await events.track_events(
+async def _store(
+    context: Context, items: Sequence[tuple[Tenant, EventDocument]]
+) -> list[events.TrackOutcome | RateLimited]:
+    """Store what each tenant's budget admits (metrics.rate_limit); per item, in order,
+    its outcome or why it was refused."""
+    by_tenant: dict[str, list[int]] = {}
+    tenants: dict[str, Tenant] = {}
+    for position, (tenant, _) in enumerate(items):
+        by_tenant.setdefault(tenant.id, []).append(position)
+        tenants[tenant.id] = tenant
+    results: list[events.TrackOutcome | RateLimited | None] = [None] * len(items)
+    grants: dict[str, rate_limit.Grant] = {}
+    admitted: list[int] = []
+    for tenant_id, positions in by_tenant.items():
+        tenant = tenants[tenant_id]
+        grant = await rate_limit.reserve(context.database, tenant, len(positions), context.now)
+        grants[tenant_id] = grant
+        admitted.extend(positions[: grant.admitted])
+        if grant.refused:
+            refused = rate_limit.refusal(tenant, context.now)
+            for position in positions[grant.admitted :]:
+                results[position] = refused
+    admitted.sort()
+    outcomes = await events.track_events(
         context.database,
-        docs,
+        [items[position][1] for position in admitted],
         now=context.now,
         window_seconds=context.settings.idempotency_window_seconds,
     )
+    unused: dict[str, int] = {}
+    for position, outcome in zip(admitted, outcomes, strict=True):
+        results[position] = outcome
+        if outcome.status is TrackStatus.DUPLICATE_IGNORED:
+            tenant_id = items[position][0].id
+            unused[tenant_id] = unused.get(tenant_id, 0) + 1
+    for tenant_id, units in unused.items():
+        await rate_limit.give_back(context.database, grants[tenant_id], units)
+    return [result for result in results if result is not None]
 
 
 async def track_event(context: Context, item: Mapping[str, Any]) -> TrackEventResult:
     """One shopper action. ``item`` is a ``TrackEventInput`` keyed by Python field names:
     from a strawberry object (``schema.inputs.input_fields``) or straight from
     graphql-core (``schema.fast_path``)."""
-    doc = await _live_document(
+    tracked = await _live_document(
         context, item, email=context.shopper_email(), caller=context.caller(), prefix="input."
     )
-    (outcome,) = await _store(context, [doc])
+    (outcome,) = await _store(context, [tracked])
+    if isinstance(outcome, RateLimited):
+        raise outcome
     return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
 
 
@@ -73,10 +109,10 @@ async def track_events(
         )
     email, caller = context.shopper_email(), context.caller()
     results: list[TrackEventsItem] = []
-    valid: list[tuple[int, EventDocument]] = []
+    valid: list[tuple[int, tuple[Tenant, EventDocument]]] = []
     for index, item in enumerate(items):
         try:
-            doc = await _live_document(
+            tracked = await _live_document(
                 context, item, email=email, caller=caller, prefix=f"events[{index}]."
             )
         except (BadUserInput, Forbidden) as error:
@@ -85,10 +121,18 @@ async def track_events(
                 TrackEventsItem(index=index, status=None, session_id=None, error=problem)
             )
             continue
-        valid.append((index, doc))
+        valid.append((index, tracked))
         results.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
-    outcomes = await _store(context, [doc for _, doc in valid])
+    outcomes = await _store(context, [tracked for _, tracked in valid])
     for (index, _), outcome in zip(valid, outcomes, strict=True):
+        if isinstance(outcome, RateLimited):
+            results[index].error = ItemError(
+                code=outcome.code,
+                message=outcome.message,
+                field=None,
+                retry_after=outcome.retry_after,
+            )
+            continue
         results[index].status = outcome.status
         results[index].session_id = outcome.session_id
     return results

@@ -9,9 +9,13 @@ from core.vocabulary import TrackStatus
 
 @strawberry.type(description="Why one item of a batch was not accepted.")
 class ItemError:
-    code: str = strawberry.field(description="BAD_USER_INPUT.")
+    code: str = strawberry.field(description="BAD_USER_INPUT, FORBIDDEN or RATE_LIMITED.")
     message: str = strawberry.field(description="What is wrong, naming the field.")
     field: str | None = strawberry.field(description="The offending field, e.g. events[3].price.")
+    retry_after: int | None = strawberry.field(
+        default=None,
+        description="RATE_LIMITED only: whole seconds until the tenant's next UTC minute.",
+    )
 
 
 @strawberry.type(description="Outcome of one item of trackEvents, in input order.")

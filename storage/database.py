@@ -22,11 +22,11 @@ from datetime import datetime
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
-from pymongo import WriteConcern
+from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from storage.documents import EVENTS, TENANTS, EventDocument, TenantDocument
-from storage.indexes import IndexSpec
+from storage.indexes import RATE_LIMITS, IndexSpec
 
 Pipeline = list[dict[str, Any]]
 log = logging.getLogger(__name__)
@@ -89,6 +89,19 @@ class Database(ABC):
         """Store (create or replace) a tenant's settings, durably."""
 
     @abstractmethod
+    async def reserve(self, key: str, units: int, *, expires_at: datetime) -> int:
+        """Add ``units`` to the counter ``key`` atomically (creating it at 0, to be
+        dropped after ``expires_at``); the count after the addition.
+
+        Concurrent reservations (from any process sharing the database) see
+        distinct, consecutive counts: the rate limit rests on that.
+        """
+
+    @abstractmethod
+    async def release(self, key: str, units: int) -> None:
+        """Give ``units`` back to the counter ``key`` (reserved, then not used)."""
+
+    @abstractmethod
     async def ping(self) -> None:
         """Raise if the database does not answer."""
 
@@ -112,6 +125,9 @@ class MongoDatabase(Database):
         majority = WriteConcern(w="majority", j=True)
         self._events = self._db.get_collection(EVENTS, write_concern=majority)
         self._tenants = self._db.get_collection(TENANTS, write_concern=majority)
+        # Majority too: a counter that lost increments in a failover would admit
+        # more than the limit for the rest of its minute.
+        self._rate_limits = self._db.get_collection(RATE_LIMITS, write_concern=majority)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoDatabase:
@@ -180,6 +196,29 @@ class MongoDatabase(Database):
 
     async def put_tenant(self, doc: TenantDocument) -> None:
         await self._tenants.replace_one({"_id": doc["_id"]}, dict(doc), upsert=True)
+
+    async def reserve(self, key: str, units: int, *, expires_at: datetime) -> int:
+        # One atomic upsert, never get-then-put: the server serialises the $inc.
+        # Two first upserts of a key can race; the loser's duplicate-key error
+        # means the document now exists, and the retry increments it.
+        for attempt in range(2):
+            try:
+                after = await self._rate_limits.find_one_and_update(
+                    {"_id": key},
+                    {"$inc": {"count": units}, "$setOnInsert": {"expiresAt": expires_at}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                    projection={"count": 1},
+                )
+            except DuplicateKeyError:
+                if attempt:
+                    raise
+                continue
+            return int(after["count"])
+        raise AssertionError("unreachable")
+
+    async def release(self, key: str, units: int) -> None:
+        await self._rate_limits.update_one({"_id": key}, {"$inc": {"count": -units}})
 
     async def ping(self) -> None:
         await self._client.admin.command("ping")

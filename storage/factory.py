@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.settings import Settings
 from storage.database import Database, MongoDatabase
 from storage.embedded import EmbeddedDatabase
-from storage.indexes import event_indexes
+from storage.indexes import event_indexes, rate_limit_indexes
 
 
 async def open_database(settings: Settings) -> Database:
@@ -20,4 +20,5 @@ async def open_database(settings: Settings) -> Database:
     else:
         database = MongoDatabase.connect(settings.mongodb_url, settings.mongodb_database)
     await database.ensure_indexes(event_indexes(retention_days=settings.event_retention_days))
+    await database.ensure_indexes(rate_limit_indexes())
     return database

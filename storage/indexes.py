@@ -7,6 +7,9 @@ from typing import Any
 
 from storage.documents import EVENTS
 
+# Per-minute rate-limit counters: {_id: "<tenant>|<UTC minute>", count, expiresAt}.
+RATE_LIMITS = "rate_limits"
+
 
 @dataclass(frozen=True, slots=True)
 class IndexSpec:
@@ -73,5 +76,20 @@ def event_indexes(*, retention_days: int) -> tuple[IndexSpec, ...]:
             (("createdAt", 1),),
             expire_after_seconds=retention_days * 86400,
             serves="retention: MongoDB deletes events older than EVENT_RETENTION_DAYS",
+        ),
+    )
+
+
+def rate_limit_indexes() -> tuple[IndexSpec, ...]:
+    """Indexes of ``rate_limits`` (metrics.rate_limit); the counter itself is found by _id."""
+    return (
+        IndexSpec(
+            RATE_LIMITS,
+            "expires_ttl",
+            (("expiresAt", 1),),
+            expire_after_seconds=0,
+            serves="cleanup: MongoDB deletes a minute's counter once its expiresAt has "
+            "passed (a minute or two after the minute ends), so the collection holds "
+            "only the counters of the last few minutes",
         ),
     )

@@ -208,6 +208,10 @@ class EmbeddedDatabase(Database):
         self._store: Any = self._collection._store
         self._keys: dict[tuple[str, str], tuple[ObjectId, datetime]] = {}
         self._tenants: dict[str, _TenantIndex] = {}
+        # Rate-limit counters, key -> [count, expiresAt]: in memory only (one
+        # process owns DATA_DIR; a restart starts the current minute afresh).
+        self._counters: dict[str, list[Any]] = {}
+        self._counters_sweep_at = datetime.min
         self._lock = asyncio.Lock()
         self._journal: Journal | None = None
         self._tenant_settings: TenantFile | None = None
@@ -394,6 +398,25 @@ class EmbeddedDatabase(Database):
 
     async def put_tenant(self, doc: TenantDocument) -> None:
         await self._tenant_file().put(doc)
+
+    async def reserve(self, key: str, units: int, *, expires_at: datetime) -> int:
+        async with self._lock:
+            counter = self._counters.get(key)
+            if counter is None:
+                now = to_naive_utc(utcnow())
+                if now >= self._counters_sweep_at:  # at most once a minute: bounded work
+                    self._counters_sweep_at = now + timedelta(seconds=60)
+                    for stale in [k for k, (_, e) in self._counters.items() if e <= now]:
+                        del self._counters[stale]
+                counter = self._counters[key] = [0, expires_at]
+            counter[0] += units
+            return int(counter[0])
+
+    async def release(self, key: str, units: int) -> None:
+        async with self._lock:
+            counter = self._counters.get(key)
+            if counter is not None:
+                counter[0] -= units
 
     def _tenant_file(self) -> TenantFile:
         assert self._tenant_settings is not None, "embedded store used before open()"
