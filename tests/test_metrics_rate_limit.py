@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -36,6 +37,16 @@ UPSERT = """mutation($id: ID!, $limit: Int!) {
 # minutes after their minute, and both MongoDB's TTL (which mongomock applies on
 # reads) and the embedded sweep compare expiresAt with the real clock.
 AT = datetime.now(UTC).replace(second=20, microsecond=0)
+
+
+@pytest.fixture(autouse=True)
+def _current_minute(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Taken per test, not once at import: on a slow run a counter stamped minutes
+    # earlier would already have expired (mongomock applies TTL on reads).
+    now = datetime.now(UTC).replace(second=20, microsecond=0)
+    monkeypatch.setattr(sys.modules[__name__], "AT", now)
+
+
 LATER = datetime(2100, 1, 1)
 
 
