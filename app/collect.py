@@ -21,7 +21,7 @@ from app.errors import HttpError, json_response
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
 TRACK_EVENTS = """mutation($e: [TrackEventInput!]!) {
-  trackEvents(events: $e) { index status error { code field message } } }"""
+  trackEvents(events: $e) { index status error { code field message retryAfter } } }"""
 BODY_TYPES = ("text/plain", "application/json")
 
 

@@ -51,6 +51,8 @@ class Settings:
     # may track (False: only tenants an admin configured with upsertTenant).
     tenant_rate_limit_per_minute: int = 100
     open_tenants: bool = True
+    # The part of a tenant's minute one visitor may spend (0 = no per-visitor cap).
+    rate_limit_visitor_share: float = 0.0
 
     @property
     def embedded(self) -> bool:
@@ -154,4 +156,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         trusted_proxies=_networks(env, "TRUSTED_PROXIES"),
         tenant_rate_limit_per_minute=_number(env, "TENANT_RATE_LIMIT_PER_MINUTE", 100, int, 0),
         open_tenants=_flag(env, "OPEN_TENANTS", True),
+        rate_limit_visitor_share=_number(env, "RATE_LIMIT_VISITOR_SHARE", 0.0, float, 0.0, 1.0),
     )

@@ -76,29 +76,65 @@ def refusal(tenant: Tenant, now: datetime, *, field: str | None = None) -> RateL
 
 @dataclass(frozen=True, slots=True)
 class Grant:
-    """What a reservation of one tenant's events admitted."""
+    """What a reservation of one tenant's (or one visitor's) events admitted."""
 
-    key: str | None  # the counter; None when the tenant has no limit
+    keys: tuple[str, ...]  # the counters reserved from; empty when there is no limit
     admitted: int  # the first ``admitted`` events (in input order) may be stored
     refused: int  # the others may not (their units are already given back)
 
 
-async def reserve(database: Database, tenant: Tenant, units: int, now: datetime) -> Grant:
-    """Reserve ``units`` of ``tenant``'s budget for the minute of ``now``."""
+def visitor_limit(tenant: Tenant, share: float) -> int:
+    """At most this many of a tenant's events a minute from one visitor (0 = no cap)."""
+    if not 0 < share < 1 or tenant.rate_limit_per_minute <= 0:
+        return 0
+    return max(1, math.floor(share * tenant.rate_limit_per_minute))
+
+
+async def _take(database: Database, key: str, units: int, limit: int, expires_at: datetime) -> int:
+    """Reserve ``units`` on ``key``; how many fit under ``limit`` (the rest given back)."""
+    after = await database.reserve(key, units, expires_at=expires_at)
+    admitted = max(0, min(units, limit - (after - units)))
+    if units - admitted:
+        await database.release(key, units - admitted)
+    return admitted
+
+
+async def reserve(
+    database: Database,
+    tenant: Tenant,
+    units: int,
+    now: datetime,
+    *,
+    visitor: str | None = None,
+    visitor_share: float = 0.0,
+) -> Grant:
+    """Reserve ``units`` of ``tenant``'s budget for the minute of ``now``; with a
+    ``visitor_share``, first of ``visitor``'s share of it (RATE_LIMIT_VISITOR_SHARE), so
+    that one busy client cannot spend the whole tenant's minute."""
     limit = tenant.rate_limit_per_minute
     if limit <= 0 or units <= 0:
-        return Grant(key=None, admitted=units, refused=0)
+        return Grant(keys=(), admitted=units, refused=0)
     minute = minute_of(now)
-    key = counter_key(tenant.id, minute)
-    after = await database.reserve(key, units, expires_at=minute + COUNTER_LIFETIME)
-    admitted = max(0, min(units, limit - (after - units)))
-    refused = units - admitted
-    if refused:
-        await database.release(key, refused)
-    return Grant(key=key, admitted=admitted, refused=refused)
+    expires_at = minute + COUNTER_LIFETIME
+    keys: list[str] = []
+    admitted = units
+    cap = visitor_limit(tenant, visitor_share)
+    if cap and visitor:
+        visitor_key = counter_key(f"{tenant.id}|{visitor}", minute)
+        admitted = await _take(database, visitor_key, units, cap, expires_at)
+        keys.append(visitor_key)
+    if admitted:
+        key = counter_key(tenant.id, minute)
+        fits = await _take(database, key, admitted, limit, expires_at)
+        if keys and admitted - fits:  # refused by the tenant: the visitor's units too
+            await database.release(keys[0], admitted - fits)
+        admitted = fits
+        keys.append(key)
+    return Grant(keys=tuple(keys), admitted=admitted, refused=units - admitted)
 
 
 async def give_back(database: Database, grant: Grant, units: int) -> None:
     """Return ``units`` of ``grant`` that stored nothing (duplicates)."""
-    if grant.key is not None and units > 0:
-        await database.release(grant.key, units)
+    if units > 0:
+        for key in grant.keys:
+            await database.release(key, units)

@@ -50,18 +50,28 @@ async def _store(
 ) -> list[events.TrackOutcome | RateLimited]:
     """Store what each tenant's budget admits (metrics.rate_limit); per item, in order,
     its outcome or why it was refused."""
-    by_tenant: dict[str, list[int]] = {}
+    share = context.settings.rate_limit_visitor_share
+    # One budget per tenant, and with a visitor share one per visitor of it.
+    by_group: dict[tuple[str, str | None], list[int]] = {}
     tenants: dict[str, Tenant] = {}
-    for position, (tenant, _) in enumerate(items):
-        by_tenant.setdefault(tenant.id, []).append(position)
+    for position, (tenant, doc) in enumerate(items):
+        visitor = (doc.get("visitorId") or doc["sessionId"]) if share else None
+        by_group.setdefault((tenant.id, visitor), []).append(position)
         tenants[tenant.id] = tenant
     results: list[events.TrackOutcome | RateLimited | None] = [None] * len(items)
-    grants: dict[str, rate_limit.Grant] = {}
+    grants: dict[tuple[str, str | None], rate_limit.Grant] = {}
     admitted: list[int] = []
-    for tenant_id, positions in by_tenant.items():
-        tenant = tenants[tenant_id]
-        grant = await rate_limit.reserve(context.database, tenant, len(positions), context.now)
-        grants[tenant_id] = grant
+    for group, positions in by_group.items():
+        tenant = tenants[group[0]]
+        grant = await rate_limit.reserve(
+            context.database,
+            tenant,
+            len(positions),
+            context.now,
+            visitor=group[1],
+            visitor_share=share,
+        )
+        grants[group] = grant
         admitted.extend(positions[: grant.admitted])
         if grant.refused:
             refused = rate_limit.refusal(tenant, context.now)
@@ -74,14 +84,15 @@ async def _store(
         now=context.now,
         window_seconds=context.settings.idempotency_window_seconds,
     )
-    unused: dict[str, int] = {}
+    group_of = {position: group for group, positions in by_group.items() for position in positions}
+    unused: dict[tuple[str, str | None], int] = {}
     for position, outcome in zip(admitted, outcomes, strict=True):
         results[position] = outcome
         if outcome.status is TrackStatus.DUPLICATE_IGNORED:
-            tenant_id = items[position][0].id
-            unused[tenant_id] = unused.get(tenant_id, 0) + 1
-    for tenant_id, units in unused.items():
-        await rate_limit.give_back(context.database, grants[tenant_id], units)
+            group = group_of[position]
+            unused[group] = unused.get(group, 0) + 1
+    for group, units in unused.items():
+        await rate_limit.give_back(context.database, grants[group], units)
     return [result for result in results if result is not None]
 
 

@@ -35,6 +35,7 @@ async def test_a_beacon_stores_its_events_and_links_the_token(
                     "code": "BAD_USER_INPUT",
                     "field": "events[1].eventType",
                     "message": "eventType must match ^[a-z][a-z0-9_.:-]{0,63}$",
+                    "retryAfter": None,
                 },
             },
             {"index": 2, "status": "OK", "error": None},

@@ -173,7 +173,7 @@ async def test_the_next_minute_has_a_fresh_budget(store: Database) -> None:
 
 async def test_zero_is_no_limit_and_touches_no_counter(store: Database) -> None:
     grant = await rate_limit.reserve(store, shop(0), 500, AT)
-    assert (grant.key, grant.admitted, grant.refused) == (None, 500, 0)
+    assert (grant.keys, grant.admitted, grant.refused) == ((), 500, 0)
     key = rate_limit.counter_key("shop1", rate_limit.minute_of(AT))
     assert await store.reserve(key, 0, expires_at=LATER) == 0
 
@@ -337,3 +337,54 @@ async def test_admin_imports_are_not_limited(tracker: Tracker, database: Embedde
     assert result.data == {"importEvents": {"inserted": 5, "duplicates": 0}}
     # ...and spend none of the live budget.
     assert answer(await tracker.track("live")) == "OK"
+
+
+async def test_a_visitor_share_caps_one_busy_client(store: Database) -> None:
+    # Limit 10, share 0.3: a visitor spends at most 3 of a minute's 10.
+    grants = [
+        await rate_limit.reserve(store, shop(10), 5, AT, visitor=v, visitor_share=0.3)
+        for v in "abcd"
+    ]
+    assert [(g.admitted, g.refused) for g in grants] == [(3, 2), (3, 2), (3, 2), (1, 4)]
+    minute = rate_limit.minute_of(AT)
+    tenant_key = rate_limit.counter_key("shop1", minute)
+    assert await store.reserve(tenant_key, 0, expires_at=LATER) == 10
+    visitor_a = rate_limit.counter_key("shop1|a", minute)
+    assert await store.reserve(visitor_a, 0, expires_at=LATER) == 3
+    # A duplicate of visitor a gives its unit back to both counters.
+    await rate_limit.give_back(store, grants[0], 1)
+    assert await store.reserve(tenant_key, 0, expires_at=LATER) == 9
+    assert await store.reserve(visitor_a, 0, expires_at=LATER) == 2
+    # Visitor d was refused by the tenant, not by its share: its units came back.
+    visitor_d = rate_limit.counter_key("shop1|d", minute)
+    assert await store.reserve(visitor_d, 0, expires_at=LATER) == 1
+    assert rate_limit.visitor_limit(shop(10), 0.0) == 0
+    assert rate_limit.visitor_limit(shop(10), 0.01) == 1
+    assert rate_limit.visitor_limit(shop(0), 0.5) == 0
+
+
+async def test_a_visitor_share_through_the_schema(
+    database: EmbeddedDatabase, tmp_path: Path
+) -> None:
+    from core.settings import load_settings
+
+    settings = load_settings(
+        {"DATA_DIR": str(tmp_path), "JWT_SECRET": SECRET, "RATE_LIMIT_VISITOR_SHARE": "0.5"}
+    )
+    tracker = Tracker(database, settings)
+    await tracker.limit("shop1", 4)
+
+    async def track(session: str, key: str) -> str:
+        item = {
+            "eventType": "page_view",
+            "tenantId": "shop1",
+            "sessionId": session,
+            "idempotencyKey": key,
+        }
+        return answer(await tracker.call(TRACK, {"e": item}))
+
+    # Without a visitorId (no client IP here) the session is the visitor: 2 of 4 each.
+    assert [await track("busy", f"b{i}") for i in range(3)] == ["OK", "OK", "RATE_LIMITED"]
+    assert [await track("calm", f"c{i}") for i in range(3)] == ["OK", "OK", "RATE_LIMITED"]
+    assert await track("late", "l0") == "RATE_LIMITED"  # the tenant's 4 are spent
+    assert await database.count_events("shop1") == 4
