@@ -31,11 +31,11 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from strawberry import Schema
 
 from app import json_codec
 from app.errors import json_response
-from app.urban_store import STATUS_OF_CODE, snake
+from app.rest import FieldRoutes
+from app.urban_store import error_response
 from auth.tokens import ALL_TENANTS
 from core.errors import Unauthenticated
 from core.vocabulary import DEFAULT_TENANT
@@ -70,11 +70,7 @@ def _minor_to_major(value: Any, exponent: int, field: str) -> float:
     return round(float(value) / scale, exponent)
 
 
-class HanzoRoutes:
-    def __init__(self, schema: Schema, context: ContextFactory) -> None:
-        self.schema = schema
-        self.context = context
-
+class HanzoRoutes(FieldRoutes):
     def routes(self) -> list[Route]:
         return [Route(PATH, self.event, methods=["POST"])]
 
@@ -102,24 +98,10 @@ class HanzoRoutes:
         if trusted and isinstance(body.get("customerId"), str):
             # Hanzo's servers name the shopper; anyone else's shopper is the token's email.
             context.shopper_override = body["customerId"]
-        result = await self.schema.execute(
-            TRACK, variable_values={"e": event}, context_value=context
-        )
-        if result.errors:
-            first = result.errors[0]
-            extensions = first.extensions or {}
-            status = STATUS_OF_CODE.get(extensions.get("code", ""), 500)
-            field = extensions.get("field")
-            response = _error(
-                status,
-                first.message,
-                snake(field.removeprefix("input.")) if isinstance(field, str) else None,
-            )
-            if status == 429:
-                response.headers["Retry-After"] = str(extensions.get("retryAfter", 60))
-            return response
-        assert result.data is not None
-        return json_response({"status": str(result.data["trackEvent"]["status"]).lower()})
+        data, refused = await self.run(request, TRACK, {"e": event}, context_value=context)
+        if refused is not None:
+            return error_response(refused)
+        return json_response({"status": str(data["status"]).lower()})
 
     async def _event(
         self, body: dict[str, Any], context: Any, tenant: str, trusted: bool

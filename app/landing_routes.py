@@ -29,10 +29,10 @@ from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from strawberry import Schema
 
 from app import json_codec
 from app.errors import json_response
+from app.rest import FieldRoutes
 from app.urban_store import PREFIX, snake
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
@@ -163,11 +163,7 @@ def _stats(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-class LandingRoutes:
-    def __init__(self, schema: Schema, context: ContextFactory) -> None:
-        self.schema = schema
-        self.context = context
-
+class LandingRoutes(FieldRoutes):
     def routes(self) -> list[Route]:
         """After the Urban Store routes (see the module docstring)."""
         return [
@@ -179,13 +175,8 @@ class LandingRoutes:
     async def _run(
         self, request: Request, query: str, variables: Mapping[str, Any]
     ) -> tuple[Any, Response | None]:
-        result = await self.schema.execute(
-            query, variable_values=dict(variables), context_value=await self.context(request)
-        )
-        if result.errors:
-            return None, failure(result.errors[0])
-        assert result.data is not None
-        return next(iter(result.data.values())), None
+        data, error = await self.run(request, query, variables)
+        return data, None if error is None else failure(error)
 
     async def track(self, request: Request) -> Response:
         try:

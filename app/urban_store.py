@@ -23,13 +23,14 @@ import re
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
-from strawberry import Schema
 
 from app import json_codec
 from app.errors import json_response
+from app.rest import FieldRoutes
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
 PREFIX = "/api/analytics"
@@ -119,11 +120,20 @@ def _field_name(graphql_field: str | None) -> str | None:
     return ".".join(snake(part) for part in parts) or None
 
 
-class UrbanStoreRoutes:
-    def __init__(self, schema: Schema, context: ContextFactory) -> None:
-        self.schema = schema
-        self.context = context
+def error_response(error: GraphQLError) -> Response:
+    """A GraphQL error as Urban Store's clients read one: ``{"error", "field"?,
+    "reason"?}`` with the status of its code (and ``Retry-After`` when rate limited)."""
+    extensions = error.extensions or {}
+    status = STATUS_OF_CODE.get(extensions.get("code", "INTERNAL_SERVER_ERROR"), 500)
+    response = _error(
+        status, error.message, _field_name(extensions.get("field")), extensions.get("reason")
+    )
+    if status == 429:
+        response.headers["Retry-After"] = str(extensions.get("retryAfter", 60))
+    return response
 
+
+class UrbanStoreRoutes(FieldRoutes):
     def routes(self) -> list[Route]:
         return [
             Route(f"{PREFIX}/track/", self.track, methods=["POST"]),
@@ -137,27 +147,8 @@ class UrbanStoreRoutes:
         self, request: Request, query: str, variables: Mapping[str, Any]
     ) -> tuple[Any, Response | None]:
         """The field's data, or the error response the REST clients expect."""
-        result = await self.schema.execute(
-            query, variable_values=dict(variables), context_value=await self.context(request)
-        )
-        if result.errors:
-            error = result.errors[0]
-            extensions = error.extensions or {}
-            code = extensions.get("code", "INTERNAL_SERVER_ERROR")
-            status = STATUS_OF_CODE.get(code, 500)
-            headers = {}
-            if status == 429 and "retryAfter" in extensions:
-                headers["Retry-After"] = str(extensions["retryAfter"])
-            response = _error(
-                status,
-                error.message,
-                _field_name(extensions.get("field")),
-                extensions.get("reason"),
-            )
-            response.headers.update(headers)
-            return None, response
-        assert result.data is not None
-        return next(iter(result.data.values())), None
+        data, error = await self.run(request, query, variables)
+        return data, None if error is None else error_response(error)
 
     # ---- tracking ------------------------------------------------------------
 
