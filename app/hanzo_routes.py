@@ -24,7 +24,6 @@ Answers: 200 ``{"status": "ok" | "duplicate_ignored" | "bot"}``; 400 ``{"error":
 from __future__ import annotations
 
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
@@ -41,7 +40,6 @@ from core.errors import Unauthenticated
 from core.vocabulary import DEFAULT_TENANT
 from metrics.tenants import currency_exponent
 
-ContextFactory = Callable[[Request], Awaitable[Any]]
 TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
 PATH = "/analytics/event"
 ORDER_COMPLETED = "order.completed"

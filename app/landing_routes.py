@@ -21,7 +21,7 @@ still redirects to ``/api/analytics/funnel/`` rather than reading a tenant "funn
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -35,7 +35,6 @@ from app.errors import json_response
 from app.rest import FieldRoutes
 from app.urban_store import PREFIX, snake
 
-ContextFactory = Callable[[Request], Awaitable[Any]]
 # The seven event types of seed 004's pages.
 LANDING_TYPES = (
     "pageview",

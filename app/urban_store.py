@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from graphql import GraphQLError
@@ -32,7 +32,6 @@ from app import json_codec
 from app.errors import json_response
 from app.rest import FieldRoutes
 
-ContextFactory = Callable[[Request], Awaitable[Any]]
 PREFIX = "/api/analytics"
 STATUS_OF_CODE = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 STATUS_OF_CODE.update(RATE_LIMITED=429)
