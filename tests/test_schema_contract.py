@@ -132,7 +132,7 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     """docs/api-next.graphql names, for the parts served so far (context and tenants)."""
     scalars = "scalar Date\nscalar DateTime\n"  # declared in api.graphql, not repeated there
     upcoming = build_schema(scalars + (CONTRACT.parent / "api-next.graphql").read_text())
-    for name in ("Tenant", "TenantInput"):
+    for name in ("Tenant", "TenantInput", "LandingStats", "VisitorsDay", "TodayStats"):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
         assert isinstance(got, GraphQLObjectType | GraphQLInputObjectType)
@@ -144,6 +144,15 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         for name in ("Query", "Mutation", "DashboardStats", "TrackEventInput", "ImportEventInput")
     }
     assert fields["Query"]["tenants"] == "[Tenant!]!"
+    assert fields["Query"]["landingStats"] == "LandingStats!"
+    assert fields["Query"]["todayStats"] == "TodayStats!"
+    query = served.type_map["Query"]
+    assert isinstance(query, GraphQLObjectType)
+    for view in ("landingStats", "todayStats"):
+        assert {a: str(v.type) for a, v in query.fields[view].args.items()} == {
+            "tenantId": "ID",
+            "timezone": "String",
+        }
     assert fields["Mutation"]["upsertTenant"] == "Tenant!"
     upsert = served.type_map["Mutation"]
     assert isinstance(upsert, GraphQLObjectType)
@@ -157,4 +166,9 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     assert {fields["ImportEventInput"][f] for f in (*imported, "utmCampaign")} == {"String"}
     status = served.type_map["TrackStatus"]
     assert isinstance(status, GraphQLEnumType) and "BOT" in status.values
-    assert {"Query.tenants", "Mutation.upsertTenant"} <= admin_fields(served)
+    assert {
+        "Query.tenants",
+        "Query.landingStats",
+        "Query.todayStats",
+        "Mutation.upsertTenant",
+    } <= admin_fields(served)
