@@ -133,6 +133,9 @@ async def _serve(settings: Settings, sock: socket.socket, backlog: int, limit: i
         backlog=backlog,
         timeout_keep_alive=settings.keep_alive_seconds,
         timeout_graceful_shutdown=5,
+        # The client address is app.client_ip's to decide (TRUSTED_PROXIES); uvicorn's
+        # own X-Forwarded-For handling would believe any loopback peer.
+        proxy_headers=False,
     )
     server = Server(config, database=database, ready=lambda: announce(settings, secret))
     try:

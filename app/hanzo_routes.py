@@ -8,14 +8,15 @@ only reshapes the answer:
 * the tenant is the token's (its one ``tenant_id``), else ``default``;
 * money (``properties.price``, ``properties.total``) is in the currency's minor units
   and is converted by the tenant currency's ISO 4217 exponent (cents → units);
-* ``order.completed`` is one order line whose price is ``properties.total`` (quantity
-  1, ``metadata.order_id`` = ``properties.orderId``); other types keep their own price
-  and quantity; every other property stays in ``metadata``;
+* ``order.completed`` (and a refund, ``order.refunded``) is one order line whose price
+  is ``properties.total`` (quantity 1, ``metadata.order_id`` = ``properties.orderId``);
+  other types keep their own price and quantity; every other property stays in
+  ``metadata``;
 * ``context.ip``, ``context.userAgent`` and ``context.referrer`` are believed only from a
   caller whose token allows ingestion (``is_admin`` or ``ingest: true``: Hanzo's own
   servers); anyone else's come from the request itself, as for every public event;
-* ``customerId`` becomes the shopper only for such a caller; otherwise the shopper is the
-  token's email, as for ``trackEvent``.
+* ``customerId`` is the shopper for such a caller (none: a guest; never the sender's own
+  account); otherwise the shopper is the token's email, as for ``trackEvent``.
 
 Answers: 200 ``{"status": "ok" | "duplicate_ignored" | "bot"}``; 400 ``{"error": ...,
 "field": ...}``; 401 for a token that is present but invalid; 429 with ``Retry-After``.
@@ -23,6 +24,7 @@ Answers: 200 ``{"status": "ok" | "duplicate_ignored" | "bot"}``; 400 ``{"error":
 
 from __future__ import annotations
 
+import ipaddress
 import math
 from dataclasses import replace
 from typing import Any
@@ -36,13 +38,17 @@ from app.errors import json_response
 from app.rest import FieldRoutes
 from app.urban_store import error_response
 from auth.tokens import ALL_TENANTS
-from core.errors import Unauthenticated
+from core.errors import BadUserInput, Unauthenticated
+from core.roles import Role, types_of
 from core.vocabulary import DEFAULT_TENANT
+from metrics.context import MAX_USER_AGENT, RequestFacts
+from metrics.ingest import checked_text, checked_url, storable
 from metrics.tenants import currency_exponent
 
 TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
 PATH = "/analytics/event"
 ORDER_COMPLETED = "order.completed"
+ORDER_LINES = frozenset({ORDER_COMPLETED, *types_of(Role.REFUND)})
 # Properties with a field of their own; the rest stay in metadata.
 SLUG_KEYS = ("productSlug", "slug", "productId")
 NAME_KEYS = ("productName", "name")
@@ -66,6 +72,30 @@ def _minor_to_major(value: Any, exponent: int, field: str) -> float:
         raise _Refused(f"{field} must be a number of minor units (cents)", field)
     scale: float = 10.0**exponent
     return round(float(value) / scale, exponent)
+
+
+def _trusted_facts(facts: RequestFacts, extra: dict[str, Any]) -> RequestFacts:
+    """The caller's facts with those Hanzo's own servers report for the shopper
+    (``context.ip``, ``userAgent``, ``referrer``), each checked like a browser's."""
+    ip, agent, referrer = extra.get("ip"), extra.get("userAgent"), extra.get("referrer")
+    try:
+        if isinstance(ip, str):
+            ip = str(ipaddress.ip_address(ip.strip()))
+    except ValueError:
+        raise _Refused("context.ip must be an IP address", "context.ip") from None
+    try:
+        if isinstance(agent, str):
+            agent = storable(agent[:MAX_USER_AGENT], "context.userAgent")
+        if isinstance(referrer, str):
+            referrer = checked_url(referrer, "context.referrer")
+    except BadUserInput as error:
+        raise _Refused(error.message, error.field or "context") from None
+    return replace(
+        facts,
+        client_ip=ip if isinstance(ip, str) else facts.client_ip,
+        user_agent=agent if isinstance(agent, str) else facts.user_agent,
+        referer=referrer if isinstance(referrer, str) else facts.referer,
+    )
 
 
 class HanzoRoutes(FieldRoutes):
@@ -93,9 +123,17 @@ class HanzoRoutes(FieldRoutes):
             event = await self._event(body, context, tenant, trusted)
         except _Refused as error:
             return _error(400, error.message, error.field)
-        if trusted and isinstance(body.get("customerId"), str):
-            # Hanzo's servers name the shopper; anyone else's shopper is the token's email.
-            context.shopper_override = body["customerId"]
+        if trusted:
+            # Hanzo's servers name the shopper (none: a guest), never their own account;
+            # anyone else's shopper is the token's email.
+            customer = body.get("customerId")
+            if isinstance(customer, int) and not isinstance(customer, bool):
+                customer = str(customer)
+            try:
+                named = checked_text(customer, "customerId") if isinstance(customer, str) else None
+            except BadUserInput as error:
+                return _error(400, error.message, "customerId")
+            context.shopper_named, context.shopper_override = True, named or None
         data, refused = await self.run(request, TRACK, {"e": event}, context_value=context)
         if refused is not None:
             return error_response(refused)
@@ -129,34 +167,23 @@ class HanzoRoutes(FieldRoutes):
         order = properties.get("orderId", properties.get("order_id"))
         if order is not None:
             metadata["order_id"] = order
-        if kind == ORDER_COMPLETED:
-            if "total" not in properties:
-                raise _Refused(
-                    "properties.total is required for order.completed", "properties.total"
-                )
-            event["price"] = _minor_to_major(properties["total"], exponent, "properties.total")
-            metadata["quantity"] = 1
-        elif "price" in properties:
-            event["price"] = _minor_to_major(properties["price"], exponent, "properties.price")
-        for key in ("orderId", "price", "total"):
-            metadata.pop(key, None)
+        # An order or a refund is one line of its total; anything else has its own price.
+        converted = "total" if kind in ORDER_LINES else "price"
+        if kind == ORDER_COMPLETED and "total" not in properties:
+            raise _Refused("properties.total is required for order.completed", "properties.total")
+        if converted in properties:
+            field = f"properties.{converted}"
+            event["price"] = _minor_to_major(properties[converted], exponent, field)
+            metadata.pop(converted)
+            if converted == "total":
+                metadata["quantity"] = 1
+        metadata.pop("orderId", None)
         if metadata:
             event["metadata"] = metadata
         if isinstance(extra.get("page"), dict) and isinstance(extra["page"].get("url"), str):
             event["url"] = extra["page"]["url"]
         if trusted:
-            context.facts = replace(
-                context.facts,
-                client_ip=extra.get("ip")
-                if isinstance(extra.get("ip"), str)
-                else context.facts.client_ip,
-                user_agent=extra.get("userAgent")
-                if isinstance(extra.get("userAgent"), str)
-                else context.facts.user_agent,
-                referer=extra.get("referrer")
-                if isinstance(extra.get("referrer"), str)
-                else context.facts.referer,
-            )
+            context.facts = _trusted_facts(context.facts, extra)
         elif isinstance(extra.get("referrer"), str):
             event["referrer"] = extra["referrer"]
         return event

@@ -96,6 +96,8 @@ def _tenant_scope(claims: Mapping[str, object]) -> frozenset[str]:
 
 def verify_token(token: str, secret: str) -> Identity:
     """Decode and check ``token``; raise ``Unauthenticated`` for anything unusable."""
+    if not token.isascii():  # a JWT is ASCII; pyjwt would fail encoding a lone surrogate
+        raise refused(TokenProblem.MALFORMED)
     try:
         claims = jwt.decode(
             token,

@@ -18,9 +18,15 @@ from typing import TypeVar
 from core.errors import ConfigError
 
 MIN_SECRET_BYTES = 32
+# scheme://host[:port] as a browser writes it in Origin: a hostname of letter/digit
+# labels (hyphens inside), or an IPv6 literal in brackets.
 ORIGIN_PATTERN = re.compile(
-    r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$|^https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?$"
+    r"^(https?)://"
+    r"((?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*"
+    r"|\[[0-9a-f:.]+\])"
+    r"(?::([0-9]{1,5}))?$"
 )
+DEFAULT_PORTS = {"http": "80", "https": "443"}
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 T = TypeVar("T", int, float)
 TRUE_WORDS = frozenset({"1", "true", "yes"})
@@ -95,19 +101,33 @@ def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
     raise ConfigError(f"{name} must be one of 1, 0, true, false, yes, no; got {raw!r}")
 
 
+def normalize_origin(text: str) -> str | None:
+    """``text`` as browsers send it in ``Origin`` (lower case, no default port, no
+    trailing slash), or None when it is no origin (a path, a bad host or port)."""
+    found = ORIGIN_PATTERN.fullmatch(text.strip().rstrip("/").lower())
+    if found is None:
+        return None
+    scheme, host, port = found.groups()
+    if port is not None and not 1 <= int(port) <= 65535:
+        return None
+    if port is None or port == DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
+
+
 def _origins(env: Mapping[str, str]) -> tuple[str, ...]:
     raw = env.get("CORS_ORIGINS")
     if raw is None or not raw.strip():
         return ("*",)
-    origins = tuple(
-        dict.fromkeys(part.strip().rstrip("/") for part in raw.split(",") if part.strip())
-    )
-    for origin in origins:
-        if origin != "*" and not ORIGIN_PATTERN.fullmatch(origin):
+    origins: list[str] = []
+    for part in (part.strip() for part in raw.split(",") if part.strip()):
+        origin = "*" if part == "*" else normalize_origin(part)
+        if origin is None:
             raise ConfigError(
-                f"CORS_ORIGINS must list * or origins like https://shop.example, got {origin!r}"
+                f"CORS_ORIGINS must list * or origins like https://shop.example, got {part!r}"
             )
-    return ("*",) if "*" in origins else origins
+        origins.append(origin)
+    return ("*",) if "*" in origins else tuple(dict.fromkeys(origins))
 
 
 def _networks(env: Mapping[str, str], name: str) -> tuple[IPNetwork, ...]:

@@ -230,7 +230,11 @@ def parse_page_url(url: str | None) -> PageUrl:
         query = parse_qs(parts.query, keep_blank_values=False, max_num_fields=64)
     except ValueError:
         return PageUrl(host=None, page=None, utm={})
-    utm = {name: values[0][:256] for name in UTM_FIELDS if (values := query.get(name))}
+    utm = {
+        name: values[0][:256]
+        for name in UTM_FIELDS
+        if (values := query.get(name)) and "\x00" not in values[0]  # %00 decodes to NUL
+    }
     return PageUrl(
         host=(parts.hostname or None),
         page=(parts.path or "/") if parts.scheme or parts.netloc else (parts.path or None),
@@ -337,10 +341,13 @@ def event_context(
     page = parse_page_url(url)
     if utm:
         page = PageUrl(host=page.host, page=page.page, utm={**page.utm, **utm})
-    referrer = referrer if referrer is not None else facts.referer
+    # Bounded before any cache sees it: a Referer header may be 64 KiB.
+    referrer = ((referrer if referrer is not None else facts.referer) or "")[:MAX_URL] or None
     from_host = referrer_host(referrer)
+    # Without a url (legacy REST clients), the page calling us is the store itself.
+    own_host = page.host or referrer_host((facts.origin or "")[:MAX_URL] or None)
     derived = source or derive_source(
-        utm_source=page.utm.get("utm_source"), referrer_host=from_host, own_host=page.host
+        utm_source=page.utm.get("utm_source"), referrer_host=from_host, own_host=own_host
     )
     fields: dict[str, Any] = {
         "visitorId": known_visitor
@@ -354,7 +361,7 @@ def event_context(
         "os": agent.os,
         "device": agent.device if user_agent else None,
         "country": country_of(facts.client_ip),
-        "referrer": (referrer or "")[:MAX_URL] or None,
+        "referrer": referrer,
         "referrerHost": from_host,
         "page": page.page,
         "utmSource": page.utm.get("utm_source"),
@@ -366,7 +373,7 @@ def event_context(
             utm_medium=page.utm.get("utm_medium"),
             source=derived,
             referrer_host=from_host,
-            own_host=page.host,
+            own_host=own_host,
         ),
         "bot": True if agent.bot and not facts.trusted else None,
     }

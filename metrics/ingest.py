@@ -94,7 +94,7 @@ def _lone_surrogates(field: str) -> BadUserInput:
     return BadUserInput(f"{field} must not contain lone surrogates (U+D800-U+DFFF)", field=field)
 
 
-def _storable(value: str, field: str) -> str:
+def storable(value: str, field: str) -> str:
     """``value`` if storage can hold it: no NUL, valid UTF-8 (no lone surrogate)."""
     if "\x00" in value:
         raise BadUserInput(f"{field} must not contain NUL characters", field=field)
@@ -112,7 +112,7 @@ def checked_text(value: str | None, field: str) -> str | None:
         return None
     if len(value) > MAX_STRING:
         raise BadUserInput(f"{field} must be at most {MAX_STRING} characters", field=field)
-    return _storable(value, field)
+    return storable(value, field)
 
 
 def _check_metadata_keys(value: Any, field: str, depth: int = 0) -> None:
@@ -230,12 +230,12 @@ def _receive_time(now: datetime) -> tuple[datetime, str]:
     return to_naive_utc(now), now.isoformat()
 
 
-def _url(value: str | None, field: str) -> str | None:
+def checked_url(value: str | None, field: str) -> str | None:
     if value is None:
         return None
     if len(value) > MAX_URL:
         raise BadUserInput(f"{field} must be at most {MAX_URL} characters", field=field)
-    return _storable(value, field)
+    return storable(value, field)
 
 
 def live_document(
@@ -254,8 +254,8 @@ def live_document(
     """
     created_at, received = _receive_time(now)
     doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
-    url = _url(item.url, f"{prefix}url")
-    referrer = _url(item.referrer, f"{prefix}referrer")
+    url = checked_url(item.url, f"{prefix}url")
+    referrer = checked_url(item.referrer, f"{prefix}referrer")
     if facts is not None:
         context, source = event_context(
             facts=facts,
@@ -351,11 +351,11 @@ def _with_imported_context(
     if all(value is None for value in given):
         return doc
     context, source = event_context(
-        facts=RequestFacts(user_agent=_storable(item.user_agent or "", f"{prefix}userAgent")),
+        facts=RequestFacts(user_agent=storable(item.user_agent or "", f"{prefix}userAgent")),
         visitor_key=b"",
         tenant=tenant,
-        url=_url(item.url, f"{prefix}url"),
-        referrer=_url(item.referrer, f"{prefix}referrer"),
+        url=checked_url(item.url, f"{prefix}url"),
+        referrer=checked_url(item.referrer, f"{prefix}referrer"),
         source=item.source,
         utm=utm,
         known_visitor=checked_text(item.visitor_id, f"{prefix}visitorId") or None,

@@ -12,14 +12,14 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from urllib.parse import urlsplit
 
 from iso4217 import Currency
 
 from core.clock import parse_zone
 from core.errors import BadUserInput, Forbidden
-from core.settings import ORIGIN_PATTERN, Settings
+from core.settings import Settings, normalize_origin
 from core.vocabulary import DEFAULT_TENANT
+from metrics.ingest import storable
 from storage.database import Database
 from storage.documents import TenantDocument
 
@@ -96,8 +96,10 @@ def currency_exponent(code: str) -> int:
 
 def _checked(changes: TenantChanges) -> TenantChanges:
     name = changes.name
-    if name is not None and not 1 <= len(name.strip()) <= MAX_NAME:
-        raise BadUserInput(f"name must be 1 to {MAX_NAME} characters", field="input.name")
+    if name is not None:
+        if not 1 <= len(name.strip()) <= MAX_NAME:
+            raise BadUserInput(f"name must be 1 to {MAX_NAME} characters", field="input.name")
+        storable(name, "input.name")
     if changes.timezone is not None:
         parse_zone(changes.timezone, field="input.timezone")
     currency = changes.currency
@@ -121,13 +123,15 @@ def _checked(changes: TenantChanges) -> TenantChanges:
             raise BadUserInput(
                 f"at most {MAX_ORIGINS} allowedOrigins", field="input.allowedOrigins"
             )
-        cleaned = [origin.strip().rstrip("/") for origin in origins]
-        for origin in cleaned:
-            if not ORIGIN_PATTERN.fullmatch(origin) or urlsplit(origin).path:
+        cleaned: list[str] = []
+        for origin in origins:
+            normal = normalize_origin(origin)
+            if normal is None:
                 raise BadUserInput(
                     f"allowedOrigins must hold origins like https://shop.example, got {origin!r}",
                     field="input.allowedOrigins",
                 )
+            cleaned.append(normal)
         origins = list(dict.fromkeys(cleaned))
     return replace(changes, name=name.strip() if name else name, allowed_origins=origins)
 

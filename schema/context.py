@@ -24,7 +24,9 @@ class Context:
     # What the request says of its caller (IP, user agent, Referer), for event context.
     facts: RequestFacts = field(default_factory=RequestFacts)
     visitor_key: bytes = b""
-    # The shopper a trusted server-side sender names (Hanzo's customerId), if any.
+    # A trusted server-side sender names the shopper itself (Hanzo's customerId, or
+    # nobody for a guest): then the token's own email is not the shopper's.
+    shopper_named: bool = False
     shopper_override: str | None = None
     # Tenants' settings, cached per process (the app passes its one directory).
     tenant_directory: TenantDirectory | None = None
@@ -60,7 +62,7 @@ class Context:
     def shopper_email(self) -> str | None:
         """The email of a valid bearer token, else None (tracking never fails on a bad token);
         a trusted sender's named shopper first."""
-        if self.shopper_override is not None:
+        if self.shopper_named:
             return self.shopper_override
         try:
             return self.identity().email

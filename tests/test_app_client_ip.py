@@ -33,6 +33,7 @@ def scope(peer: str | None, *forwarded: str) -> dict[str, object]:
         # A malformed hop: nothing left of it is believed.
         ("10.0.0.2", ("198.51.100.1, garbage, 10.0.0.7",), "10.0.0.7"),
         ("10.0.0.2", (), "10.0.0.2"),
+        ("::ffff:10.0.0.2", ("198.51.100.1",), "198.51.100.1"),  # a dual-stack socket
         ("not-an-ip", ("198.51.100.1",), None),
         (None, ("198.51.100.1",), None),
     ],

@@ -164,3 +164,43 @@ async def test_bad_events_are_refused_naming_the_field(
     )
     assert bad_token.status_code == 401 and bad_token.json()["reason"] == "malformed"
     assert list(database.documents()) == []
+
+
+async def test_a_trusted_senders_guest_order_has_no_shopper_and_refunds_keep_their_value(
+    client: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    headers = sender(email="ops@hanzo.example", ingest=True)
+    guest = {"type": "order.completed", "properties": {"orderId": "g1", "total": 5000}}
+    numbered = {"type": "order.completed", "customerId": 42, "properties": {"total": 100}}
+    refund = {"type": "order.refunded", "properties": {"orderId": "g1", "total": 1500}}
+    for body in (guest, numbered, refund):
+        response = await client.post(PATH, json=body, headers=headers)
+        assert response.json() == {"status": "ok"}, body
+    stored = {
+        d["eventType"] + str(d["price"]): (d["userId"], d["quantity"]) for d in database.documents()
+    }
+    assert stored == {
+        "order.completed50.0": (None, 1),  # a guest, not the sender's own account
+        "order.completed1.0": ("42", 1),
+        "order.refunded15.0": (None, 1),  # a refund's value is its total
+    }
+
+
+async def test_a_trusted_senders_fields_are_checked_like_a_browsers(
+    client: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    headers = {**sender(ingest=True), "Content-Type": "application/json"}
+    cases = [
+        ('{"type": "x.y", "customerId": "\\ud800"}', "customerId"),
+        ('{"type": "x.y", "context": {"userAgent": "\\ud800"}}', "context.userAgent"),
+        ('{"type": "x.y", "context": {"referrer": "\\ud800"}}', "context.referrer"),
+        ('{"type": "x.y", "context": {"ip": "not-an-ip"}}', "context.ip"),
+    ]
+    for raw, field in cases:
+        response = await client.post(PATH, content=raw, headers=headers)
+        assert response.status_code == 400, raw
+        assert response.json()["field"] == field, raw
+    long_customer = {"type": "x.y", "customerId": "c" * 257}
+    response = await client.post(PATH, json=long_customer, headers=sender(ingest=True))
+    assert (response.status_code, response.json()["field"]) == (400, "customerId")
+    assert list(database.documents()) == []
