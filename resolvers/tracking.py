@@ -11,7 +11,7 @@ from core.errors import BadUserInput, Forbidden, RateLimited
 from core.vocabulary import TrackStatus
 from metrics import ingest as events
 from metrics import rate_limit
-from metrics.context import RequestFacts
+from metrics.context import RequestFacts, visitor_id
 from metrics.ingest import EventInput
 from metrics.tenants import Tenant
 from schema.batch import ItemError, TrackEventsItem
@@ -51,12 +51,17 @@ async def _store(
     """Store what each tenant's budget admits (metrics.rate_limit); per item, in order,
     its outcome or why it was refused."""
     share = context.settings.rate_limit_visitor_share
-    # One budget per tenant, and with a visitor share one per visitor of it.
+    # One budget per tenant, and with a visitor share one per client of it: keyed by
+    # the client's address alone (a client picks its own sessions and user agents),
+    # hashed so no counter holds an IP. A trusted sender's events are all its own.
+    caller = context.caller()
+    client = None
+    if share and caller.client_ip and not caller.trusted:
+        client = visitor_id(context.visitor_key, "rate-limit", caller.client_ip, "")
     by_group: dict[tuple[str, str | None], list[int]] = {}
     tenants: dict[str, Tenant] = {}
-    for position, (tenant, doc) in enumerate(items):
-        visitor = (doc.get("visitorId") or doc["sessionId"]) if share else None
-        by_group.setdefault((tenant.id, visitor), []).append(position)
+    for position, (tenant, _) in enumerate(items):
+        by_group.setdefault((tenant.id, client), []).append(position)
         tenants[tenant.id] = tenant
     results: list[events.TrackOutcome | RateLimited | None] = [None] * len(items)
     grants: dict[tuple[str, str | None], rate_limit.Grant] = {}

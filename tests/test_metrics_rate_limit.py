@@ -374,17 +374,27 @@ async def test_a_visitor_share_through_the_schema(
     tracker = Tracker(database, settings)
     await tracker.limit("shop1", 4)
 
-    async def track(session: str, key: str) -> str:
+    async def track(ip: str, key: str, agent: str = "UA") -> str:
         item = {
             "eventType": "page_view",
             "tenantId": "shop1",
-            "sessionId": session,
+            "sessionId": key,
             "idempotencyKey": key,
         }
-        return answer(await tracker.call(TRACK, {"e": item}))
+        context = Context(
+            database=database,
+            settings=settings,
+            jwt_secret=SECRET,
+            now=AT,
+            facts=RequestFacts(client_ip=ip, user_agent=agent),
+            visitor_key=b"k" * 32,
+        )
+        result = await SCHEMA.execute(TRACK, variable_values={"e": item}, context_value=context)
+        return answer(result)
 
-    # Without a visitorId (no client IP here) the session is the visitor: 2 of 4 each.
-    assert [await track("busy", f"b{i}") for i in range(3)] == ["OK", "OK", "RATE_LIMITED"]
-    assert [await track("calm", f"c{i}") for i in range(3)] == ["OK", "OK", "RATE_LIMITED"]
-    assert await track("late", "l0") == "RATE_LIMITED"  # the tenant's 4 are spent
+    # One client is its address: new sessions and user agents do not buy it more.
+    busy = [await track("203.0.113.1", f"b{i}", agent=f"UA {i}") for i in range(3)]
+    assert busy == ["OK", "OK", "RATE_LIMITED"]
+    assert [await track("203.0.113.2", f"c{i}") for i in range(3)] == ["OK", "OK", "RATE_LIMITED"]
+    assert await track("203.0.113.3", "l0") == "RATE_LIMITED"  # the tenant's 4 are spent
     assert await database.count_events("shop1") == 4
