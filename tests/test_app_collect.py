@@ -68,3 +68,45 @@ async def test_bad_beacons_are_refused_in_the_json_error_shape(client: httpx.Asy
         "code": "BAD_USER_INPUT",
         "field": "events",
     }
+
+
+async def test_a_mistyped_item_is_refused_alone(
+    client: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    beacon = {
+        "events": [
+            {"eventType": "page_view", "sessionId": "a"},
+            {"eventType": "add_to_cart", "sessionId": "a", "price": "19.90"},
+            {"eventType": "page_view", "sessionId": "a", "quantity": 2},
+            "not an object",
+            {"eventType": "page_view", "sessionId": "b"},
+        ]
+    }
+    response = await client.post(
+        "/collect", content=json.dumps(beacon), headers={"Content-Type": "text/plain"}
+    )
+    assert response.status_code == 200
+    items = response.json()["trackEvents"]
+    assert [(i["index"], i["status"]) for i in items] == [
+        (0, "OK"),
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, "OK"),
+    ]
+    assert [i["error"]["field"] for i in items[1:4]] == [
+        "events[1].price",
+        "events[2]",
+        "events[3]",
+    ]
+    assert {i["error"]["code"] for i in items[1:4]} == {"BAD_USER_INPUT"}
+    assert sorted(d["sessionId"] for d in database.documents()) == ["a", "b"]
+
+
+async def test_a_bad_token_in_a_beacon_stores_the_events_anonymously(
+    client: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    raw = '{"events": [{"eventType": "page_view", "sessionId": "t"}], "token": "\\ud800"}'
+    response = await client.post("/collect", content=raw, headers={"Content-Type": "text/plain"})
+    assert response.json() == {"trackEvents": [{"index": 0, "status": "OK", "error": None}]}
+    assert [d["userId"] for d in database.documents()] == [None]
