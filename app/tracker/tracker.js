@@ -19,6 +19,9 @@
       (nav.doNotTrack === "1" || win.doNotTrack === "1" || nav.globalPrivacyControl === true);
     var MUTATION = "mutation($e:[TrackEventInput!]!){trackEvents(events:$e){index status}}";
     var SESSION_KEY = "sfa_session", IDLE = 30 * 60 * 1000, MAX = 100;
+    // TrackEventInput's fields: anything else would make the API refuse the whole batch.
+    var FIELDS = ["eventType", "sessionId", "tenantId", "productSlug", "productName", "price",
+      "metadata", "source", "errorMessage", "idempotencyKey", "url", "referrer"];
     var queue = [], token = null, memory = {}, timer = null;
 
     var random = function () {
@@ -58,8 +61,17 @@
         body: JSON.stringify({ query: MUTATION, variables: { e: events } })
       }).catch(function () { /* the page must not notice */ });
     };
+    // Browsers give all keepalive fetches and beacons of a page 64 KB together:
+    // batches stay under 60 KB as well as under 100 events.
     var flush = function (beacon) {
-      while (queue.length) send(queue.splice(0, MAX), beacon);
+      while (queue.length) {
+        var batch = [], size = 0;
+        while (queue.length && batch.length < MAX && (!batch.length || size + queue[0].size < 6e4)) {
+          size += queue[0].size;
+          batch.push(queue.shift().event);
+        }
+        send(batch, beacon);
+      }
     };
 
     var track = function (type, fields) {
@@ -71,11 +83,18 @@
         };
         if (tenant) event.tenantId = tenant;
         for (var name in fields || {}) {
-          if (Object.prototype.hasOwnProperty.call(fields, name)) event[name] = fields[name];
+          if (FIELDS.indexOf(name) >= 0 && fields[name] != null) event[name] = fields[name];
         }
-        queue.push(event);
+        if (event.price != null) event.price = Number(event.price);
+        var size = JSON.stringify(event).length; // throws here, for this event alone
+        queue.push({ event: event, size: size });
         if (queue.length >= MAX) flush(false);
-        else if (!timer) timer = setTimeout(function () { timer = null; flush(false); }, every);
+        else if (!timer) {
+          timer = setTimeout(function () {
+            timer = null;
+            try { flush(false); } catch (e) { /* never into the page */ }
+          }, every);
+        }
       } catch (e) { /* never into the page */ }
     };
 
