@@ -191,8 +191,10 @@ class LandingRoutes(FieldRoutes):
         return refused or json_response({"success": True})
 
     def _view_variables(self, request: Request) -> dict[str, Any]:
+        tenant = request.path_params["tenant_id"]
+        # The seed's tenant ids are integers: /api/analytics/007 is tenant 7, as tracking has it.
         return {
-            "t": request.path_params["tenant_id"],
+            "t": _tenant_id(tenant) or tenant,
             "z": request.query_params.get("timezone") or None,
         }
 

@@ -9,6 +9,7 @@ change reaches every process within that time.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -143,6 +144,9 @@ class TenantDirectory:
         self._database = database
         self._settings = settings
         self._cache: dict[str, tuple[float, Tenant]] = {}
+        # Upserts merge into what is stored: one at a time in this process (across
+        # processes on MongoDB, the last of two concurrent upserts wins whole).
+        self._writing = asyncio.Lock()
 
     async def get(self, tenant_id: str) -> Tenant:
         now = time.monotonic()
@@ -161,6 +165,10 @@ class TenantDirectory:
 
     async def upsert(self, tenant_id: str, changes: TenantChanges) -> Tenant:
         changes = _checked(changes)
+        async with self._writing:
+            return await self._merge(tenant_id, changes)
+
+    async def _merge(self, tenant_id: str, changes: TenantChanges) -> Tenant:
         doc = await self._database.tenant(tenant_id)
         current = _from_document(doc) if doc else default_tenant(tenant_id, self._settings)
         updated = Tenant(

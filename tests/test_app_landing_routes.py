@@ -172,6 +172,8 @@ async def test_landing_and_today_stats(
             ],
         },
     }
+    padded = await client.get(f"{PREFIX}/0042", headers=admin())  # tenant 42, as tracking has it
+    assert padded.json() == week.json()
     day = await client.get(f"{PREFIX}/42/today", headers=admin(tenant="42"))
     assert day.status_code == 200
     assert day.json() == {
