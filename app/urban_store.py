@@ -18,7 +18,6 @@ GET  /api/analytics/alerts/             alerts(lang)                       admin
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -33,6 +32,8 @@ from app.errors import json_response
 from app.rest import FieldRoutes
 
 PREFIX = "/api/analytics"
+# Plain decimal digits only: float() would also take "1_000", "١٢", "nan" and "1e999".
+PRICE_TEXT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
 STATUS_OF_CODE = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "FORBIDDEN": 403}
 STATUS_OF_CODE.update(RATE_LIMITED=429)
 TRACK_FIELDS = (
@@ -168,13 +169,10 @@ class UrbanStoreRoutes(FieldRoutes):
             if name in TRACK_FIELDS and value is not None
         }
         price = event.get("price")
-        if isinstance(price, str):  # Urban Store's forms send prices as text
-            try:
-                event["price"] = float(price)
-            except ValueError:
+        if isinstance(price, str):  # Urban Store's forms send prices as text: "19.90"
+            if not PRICE_TEXT.fullmatch(price.strip()):
                 return _error(400, "price must be a number", "price")
-            if not math.isfinite(event["price"]):
-                return _error(400, "price must be a number", "price")
+            event["price"] = float(price)
         data, failure = await self._run(request, TRACK, {"e": event})
         if failure is not None:
             return failure

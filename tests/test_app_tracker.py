@@ -33,3 +33,7 @@ async def test_served_with_etag_cache_control_and_gzip(client: httpx.AsyncClient
     assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
     other = await client.get("/tracker.js", headers={"If-None-Match": '"other"'})
     assert other.status_code == 200
+    assert (await client.get("/tracker.js", headers={"If-None-Match": "*"})).status_code == 304
+    for refused in ("gzip;q=0", "gzip;q=-1", "identity", "gzip;q=x"):
+        plain = await client.get("/tracker.js", headers={"Accept-Encoding": refused})
+        assert "content-encoding" not in plain.headers, refused

@@ -67,6 +67,13 @@ async def test_track_links_a_bearer_token_to_the_shopper(
             {"event_type": "purchase", "price": "cheap"},
             {"error": "price must be a number", "field": "price"},
         ),
+        *(
+            (
+                {"event_type": "purchase", "price": text},
+                {"error": "price must be a number", "field": "price"},
+            )
+            for text in ("1_000", "١٢", "nan", "1e999", "0x10", "-5", "+5", "")
+        ),
         (
             {"event_type": "purchase", "price": -1},
             {"error": "price must be a number from 0 to 1,000,000,000,000", "field": "price"},

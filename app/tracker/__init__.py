@@ -37,15 +37,25 @@ def script() -> Script:
 
 
 def _accepts_gzip(request: Request) -> bool:
-    codings = request.headers.get("accept-encoding", "")
-    return any(part.split(";")[0].strip().lower() == "gzip" for part in codings.split(","))
+    """Whether ``Accept-Encoding`` names gzip with a q-value above 0."""
+    for part in request.headers.get("accept-encoding", "").split(","):
+        coding, _, parameters = part.partition(";")
+        if coding.strip().lower() != "gzip":
+            continue
+        quality = parameters.strip().lower().removeprefix("q=")
+        try:
+            return not parameters.strip() or 0 < float(quality) <= 1
+        except ValueError:
+            return False
+    return False
 
 
 async def tracker_js(request: Request) -> Response:
     served = script()
     headers = {"ETag": served.etag, "Cache-Control": CACHE_CONTROL, "Vary": "Accept-Encoding"}
     wanted = request.headers.get("if-none-match", "")
-    if served.etag in [tag.strip().removeprefix("W/") for tag in wanted.split(",")]:
+    tags = [tag.strip().removeprefix("W/") for tag in wanted.split(",")]
+    if served.etag in tags or "*" in tags:
         return Response(status_code=304, headers=headers)
     if _accepts_gzip(request):
         headers["Content-Encoding"] = "gzip"
