@@ -33,9 +33,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import json_codec
 from app.errors import json_response
-from app.rest import FieldRoutes
+from app.rest import FieldRoutes, json_object
 from app.urban_store import error_response
 from auth.tokens import ALL_TENANTS
 from core.errors import BadUserInput, Unauthenticated
@@ -103,12 +102,9 @@ class HanzoRoutes(FieldRoutes):
         return [Route(PATH, self.event, methods=["POST"])]
 
     async def event(self, request: Request) -> Response:
-        try:
-            body = json_codec.decode(await request.body())
-        except json_codec.JsonError as error:
-            return _error(400, f"the body must be a JSON object: {error}")
-        if not isinstance(body, dict):
-            return _error(400, "the body must be a JSON object")
+        body, problem = await json_object(request)
+        if body is None:
+            return _error(400, problem or "the body must be a JSON object")
         context = await self.context(request)
         trusted, tenant = False, DEFAULT_TENANT
         if context.authorization:

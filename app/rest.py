@@ -11,7 +11,20 @@ from graphql import GraphQLError
 from starlette.requests import Request
 from strawberry import Schema
 
+from app import json_codec
+
 ContextFactory = Callable[[Request], Awaitable[Any]]
+
+
+async def json_object(request: Request) -> tuple[dict[str, Any] | None, str | None]:
+    """The request's body as a JSON object (strict JSON, ``app.json_codec``), or why not."""
+    try:
+        body = json_codec.decode(await request.body())
+    except json_codec.JsonError as error:
+        return None, f"the body must be a JSON object: {error}"
+    if not isinstance(body, dict):
+        return None, "the body must be a JSON object"
+    return body, None
 
 
 class FieldRoutes:

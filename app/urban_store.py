@@ -27,9 +27,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from app import json_codec
 from app.errors import json_response
-from app.rest import FieldRoutes
+from app.rest import FieldRoutes, json_object
 
 PREFIX = "/api/analytics"
 # Plain decimal digits only: float() would also take "1_000", "١٢", "nan" and "1e999".
@@ -153,12 +152,9 @@ class UrbanStoreRoutes(FieldRoutes):
     # ---- tracking ------------------------------------------------------------
 
     async def track(self, request: Request) -> Response:
-        try:
-            body = json_codec.decode(await request.body())
-        except json_codec.JsonError as error:
-            return _error(400, f"the body must be a JSON object: {error}")
-        if not isinstance(body, dict):
-            return _error(400, "the body must be a JSON object")
+        body, problem = await json_object(request)
+        if body is None:
+            return _error(400, problem or "the body must be a JSON object")
         if "event_type" not in body:
             return _error(400, "event_type is required", "event_type")
         # Fields the route does not know (a client's timestamp, say) are left out, as the
