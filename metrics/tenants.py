@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 
 from iso4217 import Currency
 
@@ -171,23 +171,15 @@ class TenantDirectory:
     async def _merge(self, tenant_id: str, changes: TenantChanges) -> Tenant:
         doc = await self._database.tenant(tenant_id)
         current = _from_document(doc) if doc else default_tenant(tenant_id, self._settings)
-        updated = Tenant(
-            id=tenant_id,
-            name=changes.name if changes.name is not None else current.name,
-            timezone=changes.timezone if changes.timezone is not None else current.timezone,
-            currency=changes.currency if changes.currency is not None else current.currency,
-            rate_limit_per_minute=(
-                changes.rate_limit_per_minute
-                if changes.rate_limit_per_minute is not None
-                else current.rate_limit_per_minute
-            ),
-            allowed_origins=(
-                tuple(changes.allowed_origins)
-                if changes.allowed_origins is not None
-                else current.allowed_origins
-            ),
-            configured=True,
-        )
+        # TenantChanges names the same fields as Tenant: set what the change gives.
+        given = {
+            field.name: getattr(changes, field.name)
+            for field in fields(changes)
+            if getattr(changes, field.name) is not None
+        }
+        if "allowed_origins" in given:
+            given["allowed_origins"] = tuple(given["allowed_origins"])
+        updated = replace(current, configured=True, **given)
         await self._database.put_tenant(_document(updated))
         self._cache.pop(tenant_id, None)
         return updated
