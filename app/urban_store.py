@@ -33,8 +33,12 @@ from app.rest import FieldRoutes, json_object
 PREFIX = "/api/analytics"
 # Plain decimal digits only: float() would also take "1_000", "١٢", "nan" and "1e999".
 PRICE_TEXT = re.compile(r"[0-9]{1,15}(\.[0-9]{1,6})?")
-STATUS_OF_CODE = {"BAD_USER_INPUT": 400, "UNAUTHENTICATED": 401, "FORBIDDEN": 403}
-STATUS_OF_CODE.update(RATE_LIMITED=429)
+STATUS_OF_CODE = {
+    "BAD_USER_INPUT": 400,
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "RATE_LIMITED": 429,
+}
 TRACK_FIELDS = (
     "event_type",
     "session_id",
