@@ -46,7 +46,7 @@ async def _live_document(
 
 
 async def _store(
-    context: Context, items: Sequence[tuple[Tenant, EventDocument]]
+    context: Context, items: Sequence[tuple[Tenant, EventDocument]], caller: RequestFacts
 ) -> list[events.TrackOutcome | RateLimited]:
     """Store what each tenant's budget admits (metrics.rate_limit); per item, in order,
     its outcome or why it was refused."""
@@ -54,7 +54,6 @@ async def _store(
     # One budget per tenant, and with a visitor share one per client of it: keyed by
     # the client's address alone (a client picks its own sessions and user agents),
     # hashed so no counter holds an IP. A trusted sender's events are all its own.
-    caller = context.caller()
     client = None
     if share and caller.client_ip and not caller.trusted:
         client = visitor_id(context.visitor_key, "rate-limit", caller.client_ip, "")
@@ -105,10 +104,11 @@ async def track_event(context: Context, item: Mapping[str, Any]) -> TrackEventRe
     """One shopper action. ``item`` is a ``TrackEventInput`` keyed by Python field names:
     from a strawberry object (``schema.inputs.input_fields``) or straight from
     graphql-core (``schema.fast_path``)."""
+    caller = context.caller()
     tracked = await _live_document(
-        context, item, email=context.shopper_email(), caller=context.caller(), prefix="input."
+        context, item, email=context.shopper_email(), caller=caller, prefix="input."
     )
-    (outcome,) = await _store(context, [tracked])
+    (outcome,) = await _store(context, [tracked], caller)
     if isinstance(outcome, RateLimited):
         raise outcome
     return TrackEventResult(status=outcome.status, session_id=outcome.session_id)
@@ -139,7 +139,7 @@ async def track_events(
             continue
         valid.append((index, tracked))
         results.append(TrackEventsItem(index=index, status=None, session_id=None, error=None))
-    outcomes = await _store(context, [tracked for _, tracked in valid])
+    outcomes = await _store(context, [tracked for _, tracked in valid], caller)
     for (index, _), outcome in zip(valid, outcomes, strict=True):
         if isinstance(outcome, RateLimited):
             results[index].error = ItemError(
