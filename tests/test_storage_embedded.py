@@ -494,3 +494,58 @@ def test_a_real_server_starts_on_a_damaged_journal_and_says_so(tmp_path: Path) -
             await db.close()
 
     assert asyncio.run(stored()) == ["s0", "s1", "s3", "s4"]
+
+
+async def test_events_imported_in_any_order_are_read_in_time_order(tmp_path: Path) -> None:
+    # 400 events over 20 days, 40 distinct instants (ties), stored in a shuffled
+    # order in batches: every range read returns them by time, ties in arrival
+    # order, as the collection itself (insertion order) stably sorted by time.
+    import random
+
+    rng = random.Random(7)
+    start = datetime(2026, 5, 20)
+    instants = [start + timedelta(hours=12 * i) for i in range(40)]
+    docs = [
+        event(rng.choice(["page_view", "purchase"]), at=rng.choice(instants), session=f"s{i}")
+        for i in range(400)
+    ]
+    database = await EmbeddedDatabase.open(tmp_path)
+    for at in range(0, 400, 37):
+        await store(database, *docs[at : at + 37])
+    low, high = datetime(2026, 5, 23, 6), datetime(2026, 6, 4)
+    pipeline: list[dict[str, Any]] = [
+        {"$match": {"tenantId": "default", "createdAt": {"$gte": low, "$lt": high}}},
+        {"$project": {"_id": 0, "sessionId": 1}},
+    ]
+    purchases = [
+        {"$match": {**pipeline[0]["$match"], "eventType": {"$in": ["purchase", "page_view"]}}},
+        pipeline[1],
+    ]
+    in_range = [d for d in docs if low <= d["createdAt"].replace(tzinfo=None) < high]
+    expected = [
+        {"sessionId": d["sessionId"]}
+        for d in sorted(in_range, key=lambda d: d["createdAt"])  # stable: arrival order
+    ]
+    assert 50 < len(expected) < 400
+    assert await database.run_pipeline("analytics_events", pipeline) == expected
+    # Two types merged by time: ties keep arrival order within a type only, so
+    # compare the sequence of instants and the set of sessions.
+    merged = await database.run_pipeline("analytics_events", purchases)
+    assert sorted(row["sessionId"] for row in merged) == sorted(r["sessionId"] for r in expected)
+    await database.close()
+
+    reopened = await EmbeddedDatabase.open(tmp_path)
+    assert await reopened.run_pipeline("analytics_events", pipeline) == expected
+    # The purge drops exactly the events before its cutoff, wherever they were inserted.
+    cutoff = start + timedelta(days=10)
+    before = sum(1 for d in docs if d["createdAt"].replace(tzinfo=None) < cutoff)
+    retention = timedelta(days=365)
+    assert await reopened.purge_expired(now=cutoff + retention) == before
+    assert await reopened.count_events() == 400 - before
+    rest = await reopened.run_pipeline("analytics_events", pipeline)
+    assert rest == [
+        row
+        for row, d in zip(expected, sorted(in_range, key=lambda d: d["createdAt"]), strict=True)
+        if d["createdAt"].replace(tzinfo=None) >= cutoff
+    ]
+    await reopened.close()
