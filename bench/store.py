@@ -2,8 +2,9 @@
 
 Shape (tuned to look like a small fashion store, prices in COP):
 
-* sessions start over the 90 days before ``now``, traffic growing towards now
-  (density rising linearly, so the last day has about twice the average), and
+* sessions start over the ``days`` days before ``now`` (``DAYS``, 90, by default),
+  traffic growing towards now (density rising linearly, so the last day has about
+  twice the average), and
   average about four events: a landing ``page_view``, then either nothing more
   (a bounce) or a few ``product_view``s of Zipf-popular products (~200),
   sometimes ``add_to_cart``;
@@ -16,9 +17,11 @@ Shape (tuned to look like a small fashion store, prices in COP):
   those are returning customers, so RFM and retention have content;
 * some sessions click the WhatsApp cart button, a few of them buy that way.
 
-``generate(count, seed=..., now=...)`` yields exactly ``count`` events, whole
-sessions first; a prefix of the stream is itself a 90-day store, so sizes can
-be loaded cumulatively (the first 1,000, then the next 9,000, ...).
+``generate(count, seed=..., now=..., days=...)`` yields exactly ``count`` events,
+whole sessions first; a prefix of the stream is itself a ``days``-day store, so
+sizes can be loaded cumulatively (the first 1,000, then the next 9,000, ...).
+``days`` only stretches the time axis: with the same seed, the sessions are the
+same, and ``days=90`` gives the stream this module always gave.
 """
 
 from __future__ import annotations
@@ -85,8 +88,9 @@ def catalogue(rng: random.Random) -> list[Product]:
 class _Store:
     """Generator state: the random stream, the catalogue and the customer list."""
 
-    def __init__(self, seed: int, now: datetime) -> None:
+    def __init__(self, seed: int, now: datetime, days: float = DAYS) -> None:
         self.rng = random.Random(seed)
+        self.days = days
         self.products = catalogue(self.rng)
         weights = [1 / (rank + 1) ** ZIPF_EXPONENT for rank in range(PRODUCTS)]
         self.cumulative = list(itertools.accumulate(weights))
@@ -106,7 +110,7 @@ class _Store:
 
     def start(self) -> datetime:
         # Density rising linearly towards now: the inverse CDF of f(x) ∝ x is √u.
-        back = DAYS * (1 - math.sqrt(self.rng.random()))
+        back = self.days * (1 - math.sqrt(self.rng.random()))
         return self.end - timedelta(days=back)
 
     def buyer(self) -> str | None:
@@ -208,13 +212,18 @@ class _Store:
         return event
 
 
-def generate(count: int, *, seed: int, now: datetime) -> Iterator[dict[str, Any]]:
+def generate(
+    count: int, *, seed: int, now: datetime, days: float = DAYS
+) -> Iterator[dict[str, Any]]:
     """The first ``count`` events of the store seeded ``seed``, session by session.
 
-    Every session ends before ``now`` (sessions that would run past it are
-    shifted back), so the server accepts every ``createdAt``.
+    Sessions start within the ``days`` days before ``now``; every session ends
+    before ``now`` (sessions that would run past it are shifted back), so the
+    server accepts every ``createdAt``.
     """
-    store = _Store(seed, now)
+    if days <= 0:
+        raise ValueError("days must be positive")
+    store = _Store(seed, now, days)
     produced = 0
     for number in itertools.count():
         events = store.session(number)
