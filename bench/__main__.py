@@ -3,14 +3,18 @@
 Phases, all against servers started here on 127.0.0.1:
 
 1. for each N (cumulative): import the first N events of the seeded store
-   through ``importEvents``, then time the admin queries and read the server's
-   peak memory;
+   (spread over ``--days`` days) through ``importEvents`` within
+   ``--import-budget`` seconds, then time the admin queries and read the
+   server's peak memory, then restart the server on the same data directory
+   (clean stop, start, time to a healthy ``/healthz``, memory right after) and
+   go on with the next N on the restarted server;
 2. on the largest store: ``trackEvent`` load next to the two floors (a
    do-nothing Strawberry mutation, a plain Starlette route) at each concurrency,
    then ``trackEvents`` in batches of 100.
 
 A failing query or phase is reported and the run goes on; results go to
-``--out`` as JSON and a table is printed.
+``--out`` as JSON and a table is printed. Every phase has a time budget: the
+worst-case run time they add up to is printed before the run starts.
 """
 
 from __future__ import annotations
@@ -33,15 +37,22 @@ from pathlib import Path
 from typing import Any
 
 from bench import report, store
-from bench.client import AdminClient, GraphQLFailure
+from bench.client import QUERY_TIMEOUT_S, AdminClient, GraphQLFailure, ImportBudgetExceeded
 from bench.load import LoadResult, Scenario, load_tool, run_point
 from bench.proc import machine_busy_seconds, own_seconds
 from bench.queries import ADMIN_QUERIES, track_event_body, track_events_body
-from bench.server import REPO, ServerProcess, admin_token, api_env
+from bench.server import REPO, STOP_TIMEOUT, ServerProcess, admin_token, api_env
 
 DEFAULT_OUT = Path("bench/results/latest.json")
 BATCH = 100
 QUERY_BUDGET_S = 60.0  # per query and N: stop repeating past this
+IMPORT_BUDGET_S = 1800.0  # per N, default of --import-budget
+# A restart replays the whole journal: allow it far longer than a first start.
+RESTART_STOP_TIMEOUT_S = 60.0
+RESTART_START_TIMEOUT_S = 600.0
+CHECK_TIMEOUT_S = 60.0  # the query compared before and after a restart
+CHECK_QUERY = "dashboard_total_sales"
+LOAD_SLACK_S = 60.0  # a load run's own timeout beyond its duration (bench/load.py)
 
 
 def _sizes(text: str) -> list[int]:
@@ -98,6 +109,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     add("--repeats", type=int, help="timed runs per admin query and N, after a warm-up (default 5)")
     add("--rounds", type=int, help="rounds per load point; the fastest is reported (default 3)")
     add("--seed", type=int, default=20260615, help="store generator seed")
+    add(
+        "--days",
+        type=float,
+        default=store.DAYS,
+        help=f"days of history the store spans (default {store.DAYS}; e.g. 365 for a year)",
+    )
+    add(
+        "--import-budget",
+        type=float,
+        default=IMPORT_BUDGET_S,
+        help=f"seconds allowed for the import of each size (default {IMPORT_BUDGET_S:.0f}); "
+        "past it the import stops, is reported, and no larger size is loaded",
+    )
     add("--out", type=Path, default=DEFAULT_OUT, help=f"JSON results (default {DEFAULT_OUT})")
     add(
         "--quick",
@@ -114,6 +138,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--duration must be in (0, 120], --warmup >= 0, --repeats and --rounds >= 1")
     if args.batch_connections < 1:
         parser.error("--batch-connections must be at least 1")
+    if args.days <= 0 or args.import_budget <= 0:
+        parser.error("--days and --import-budget must be positive")
     return args
 
 
@@ -129,11 +155,66 @@ def git_state() -> dict[str, Any]:
     return {"commit": git("rev-parse", "HEAD"), "dirty": bool(git("status", "--porcelain"))}
 
 
+def worst_case_s(args: argparse.Namespace) -> dict[str, float]:
+    """The run time every phase's budget and timeouts add up to, at most, in seconds.
+
+    Per size: the import budget, each admin query's budget plus the one run that
+    may start just before it ends, the restart (stop, start, the query compared
+    before and after it). The ingest phase: every load run, warm-ups included,
+    with its own timeout. Generating the store in this process is not bounded.
+    """
+    per_query = QUERY_BUDGET_S + QUERY_TIMEOUT_S
+    restart = RESTART_STOP_TIMEOUT_S + STOP_TIMEOUT + RESTART_START_TIMEOUT_S
+    restart += 2 * CHECK_TIMEOUT_S
+    per_size = args.import_budget + len(ADMIN_QUERIES) * per_query + restart
+    runs = len(args.connections) * args.rounds * 3 + args.rounds
+    per_run = args.duration + LOAD_SLACK_S + (args.warmup + LOAD_SLACK_S if args.warmup else 0)
+    ingest = 0.0 if args.skip_ingest else runs * per_run
+    sizes = len(args.sizes) * per_size
+    return {"per_size": per_size, "sizes": sizes, "ingest": ingest, "total": sizes + ingest}
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 3600:.1f} h" if seconds >= 3600 else f"{seconds / 60:.0f} min"
+
+
+def restart_server(api: ServerProcess, admin: AdminClient, entry: dict[str, Any]) -> None:
+    """Restart ``api`` on its data; record the times, the memory, and whether it answers alike."""
+    query = ADMIN_QUERIES[CHECK_QUERY]
+    before: dict[str, Any] | str
+    try:
+        before = admin.execute(query, timeout=CHECK_TIMEOUT_S)
+    except GraphQLFailure as failure:
+        before = f"error {failure}"
+    say(f"  N={entry['n']:,} restarting the server on the same data directory")
+    restart = api.restart(RESTART_STOP_TIMEOUT_S, RESTART_START_TIMEOUT_S)
+    admin.reconnect()
+    after: dict[str, Any] | str
+    try:
+        after = admin.execute(query, timeout=CHECK_TIMEOUT_S)
+    except GraphQLFailure as failure:
+        after = f"error {failure}"
+    rss = restart["memory_kib"].get("VmRSS")
+    restart["same_answer"] = isinstance(before, dict) and before == after
+    restart["check_query"] = CHECK_QUERY
+    if not restart["same_answer"]:
+        restart["answers"] = {"before": before, "after": after}
+    entry["restart"] = restart
+    entry["restart_s"] = restart["start_s"]
+    entry["rss_after_restart_mib"] = None if rss is None else round(rss / 1024, 1)
+    say(
+        f"  N={entry['n']:,} restart: stop {restart['stop_s']:.2f} s"
+        f"{'' if restart['stop_clean'] else ' (killed: no clean exit)'}, "
+        f"start {restart['start_s']:.2f} s, VmRSS {entry['rss_after_restart_mib']} MiB, "
+        f"{CHECK_QUERY} {'unchanged' if restart['same_answer'] else 'CHANGED'}"
+    )
+
+
 def measure_sizes(
     api: ServerProcess, admin: AdminClient, args: argparse.Namespace, now: datetime
 ) -> list[dict[str, Any]]:
-    """Phase 1: grow the store to each N, time the admin queries, read memory."""
-    events = list(store.generate(args.sizes[-1], seed=args.seed, now=now))
+    """Phase 1: grow the store to each N, time the admin queries, read memory, restart."""
+    events = list(store.generate(args.sizes[-1], seed=args.seed, now=now, days=args.days))
     results: list[dict[str, Any]] = []
     loaded = 0
     for n in args.sizes:
@@ -142,12 +223,17 @@ def measure_sizes(
         try:
             # Sorted by time, as an export from an existing store would be.
             increment = sorted(events[loaded:n], key=lambda e: e["createdAt"])
-            say(f"importing events {loaded + 1:,}..{n:,}")
-            stats = admin.import_events(increment)
+            say(f"importing events {loaded + 1:,}..{n:,} (budget {args.import_budget:,.0f} s)")
+            stats = admin.import_events(increment, budget_s=args.import_budget)
             loaded = n
             entry["import"] = {**asdict(stats), "events_per_s": stats.events_per_s}
             if stats.duplicates:
                 say(f"  {stats.duplicates} duplicates reported by importEvents")
+        except ImportBudgetExceeded as over:
+            entry["import"] = {**asdict(over.stats), "events_per_s": over.stats.events_per_s}
+            entry["error"] = f"import stopped at N={n:,}: {over}"
+            say(f"  {entry['error']}; no larger size is loaded")
+            break
         except GraphQLFailure as failure:
             entry["error"] = f"import failed: {failure}"
             say(entry["error"])
@@ -171,6 +257,12 @@ def measure_sizes(
             say(f"  N={n:,} {name}: {shown}")
         entry["total_sales_over_full"] = report.total_sales_share(entry)
         entry["memory_kib"] = api.memory()
+        try:
+            restart_server(api, admin, entry)
+        except RuntimeError as error:
+            entry["error"] = f"restart failed: {error}"
+            say(entry["error"])
+            break
     return results
 
 
@@ -292,6 +384,8 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         admin = AdminClient(api.base_url, admin_token(api.env))
         results["sizes"] = measure_sizes(api, admin, args, now)
         results["growth"] = report.growth(results["sizes"])
+        if not api.alive():
+            raise RuntimeError("the API server is not running after the sizes phase")
         if not args.skip_ingest:
             say(f"starting the floors server on port {floors.port}")
             floors.start()
@@ -330,8 +424,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     command = shlex.join(["python", "-m", "bench", *(sys.argv[1:] if argv is None else argv)])
     print(f"$ {command}", flush=True)
+    bound = worst_case_s(args)
+    say(
+        f"store: {args.sizes[-1]:,} events over {args.days:g} days; "
+        f"run time at most ~{_hours(bound['total'])} by the budgets "
+        f"(per size ≤ {_hours(bound['per_size'])}: import {args.import_budget:,.0f} s, "
+        f"{len(ADMIN_QUERIES)} queries × ({QUERY_BUDGET_S:.0f} s + one run ≤ "
+        f"{QUERY_TIMEOUT_S:.0f} s), restart ≤ "
+        f"{RESTART_STOP_TIMEOUT_S + STOP_TIMEOUT + RESTART_START_TIMEOUT_S:.0f} s; "
+        f"ingest ≤ {_hours(bound['ingest'])}), plus generating the store"
+    )
     started = time.monotonic()
     results = run(args, command)
+    results["worst_case_s"] = bound
     results["wall_s"] = round(time.monotonic() - started, 1)
     print(f"\n$ {command}")
     print(

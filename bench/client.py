@@ -20,6 +20,17 @@ class GraphQLFailure(Exception):
     """A GraphQL answer with errors, or an HTTP failure; the message says which."""
 
 
+class ImportBudgetExceeded(Exception):
+    """``import_events`` ran past its budget; ``stats`` holds what was sent by then."""
+
+    def __init__(self, budget_s: float, stats: ImportStats) -> None:
+        super().__init__(
+            f"import over its budget of {budget_s:,.0f} s: stopped after "
+            f"{stats.events:,} events in {stats.seconds:,.1f} s"
+        )
+        self.stats = stats
+
+
 @dataclass
 class ImportStats:
     events: int = 0
@@ -64,10 +75,28 @@ class AdminClient:
     def close(self) -> None:
         self.http.close()
 
-    def execute(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        """``data`` of the answer; ``GraphQLFailure`` on any error."""
+    def reconnect(self) -> None:
+        """Drop the kept-alive connections (after a server restart)."""
+        old = self.http
+        self.http = httpx.Client(base_url=old.base_url, headers=old.headers, timeout=old.timeout)
+        old.close()
+
+    def execute(
+        self,
+        query: str,
+        variables: dict[str, Any] | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """``data`` of the answer; ``GraphQLFailure`` on any error.
+
+        ``timeout`` (seconds) replaces the client's ``QUERY_TIMEOUT_S`` for this call.
+        """
+        limit = httpx.USE_CLIENT_DEFAULT if timeout is None else httpx.Timeout(timeout)
         try:
-            answer = self.http.post("/graphql", json={"query": query, "variables": variables})
+            answer = self.http.post(
+                "/graphql", json={"query": query, "variables": variables}, timeout=limit
+            )
         except httpx.HTTPError as error:
             raise GraphQLFailure(f"{type(error).__name__}: {error}") from None
         try:
@@ -84,22 +113,48 @@ class AdminClient:
         data: dict[str, Any] = payload["data"]
         return data
 
-    def import_events(self, events: Iterable[dict[str, Any]]) -> ImportStats:
-        """Send ``events`` through ``importEvents``, ``IMPORT_BATCH`` per call."""
+    def import_events(
+        self, events: Iterable[dict[str, Any]], *, budget_s: float | None = None
+    ) -> ImportStats:
+        """Send ``events`` through ``importEvents``, ``IMPORT_BATCH`` per call.
+
+        With ``budget_s``, ``ImportBudgetExceeded`` once that many seconds have
+        passed: no call starts after it, and the call under way is cut at it.
+        """
         stats = ImportStats()
+        deadline = None if budget_s is None else time.monotonic() + budget_s
         batch: list[dict[str, Any]] = []
         for event in events:
             batch.append(event)
             if len(batch) == IMPORT_BATCH:
-                self._import(batch, stats)
+                self._import(batch, stats, deadline, budget_s)
                 batch = []
         if batch:
-            self._import(batch, stats)
+            self._import(batch, stats, deadline, budget_s)
         return stats
 
-    def _import(self, batch: Sequence[dict[str, Any]], stats: ImportStats) -> None:
+    def _import(
+        self,
+        batch: Sequence[dict[str, Any]],
+        stats: ImportStats,
+        deadline: float | None,
+        budget_s: float | None,
+    ) -> None:
+        timeout = None
+        if deadline is not None and budget_s is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ImportBudgetExceeded(budget_s, stats)
+            timeout = min(left, QUERY_TIMEOUT_S)
         started = time.perf_counter()
-        result = self.execute(IMPORT_EVENTS, {"events": list(batch)})["importEvents"]
+        try:
+            answer = self.execute(IMPORT_EVENTS, {"events": list(batch)}, timeout=timeout)
+        except GraphQLFailure:
+            if deadline is not None and budget_s is not None and time.monotonic() >= deadline:
+                stats.seconds += time.perf_counter() - started
+                raise ImportBudgetExceeded(budget_s, stats) from None
+            raise
+        result = answer["importEvents"]
         stats.seconds += time.perf_counter() - started
         stats.calls += 1
         stats.events += len(batch)

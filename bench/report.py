@@ -212,12 +212,23 @@ def render(results: dict[str, Any]) -> str:
                 s.get("import", {}).get("events_per_s"),
                 _mib(s.get("memory_kib", {}).get("VmHWM")),
                 _mib(s.get("memory_kib", {}).get("VmRSS")),
+                s.get("restart_s"),
+                s.get("rss_after_restart_mib"),
+                _same(s.get("restart")),
             )
             for s in sizes
         ]
         header = ["N events", "sessions", "orders", "import ev/s", "VmHWM MiB", "VmRSS MiB"]
+        header += ["restart s", "RSS after restart MiB", "same answer"]
         out.append(table(header, rows))
+        out.append(
+            "(restart: clean stop, then spawn to a healthy /healthz on the same DATA_DIR; "
+            "VmRSS right after; same answer = dashboardStats { totalSales } before and after)"
+        )
         for s in sizes:
+            restart = s.get("restart") or {}
+            if restart and not restart.get("stop_clean", True):
+                out.append(f"  at N={s['n']:,} the server did not exit on SIGTERM: killed")
             if s.get("error"):
                 out.append(f"  error at N={s['n']:,}: {s['error']}")
     after = results.get("memory_after_ingest_kib")
@@ -234,6 +245,12 @@ def render(results: dict[str, Any]) -> str:
     if results.get("error"):
         out.append(f"\nRUN STOPPED: {results['error']}")
     return "\n".join(out)
+
+
+def _same(restart: dict[str, Any] | None) -> str | None:
+    if not restart:
+        return None
+    return "yes" if restart.get("same_answer") else "NO"
 
 
 def _span(step: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 
@@ -45,6 +46,8 @@ class ServerProcess:
         self.env = {**env, "HOST": HOST, "PORT": str(self.port)}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
+        self.start_s: float | None = None  # spawn to the first healthy /healthz, last start
+        self.starts = 0
 
     @property
     def base_url(self) -> str:
@@ -55,26 +58,35 @@ class ServerProcess:
         assert self.process is not None, f"{self.name} not started"
         return self.process.pid
 
-    def start(self) -> None:
-        """Spawn the process and wait until ``GET /healthz`` answers 200."""
-        with self.log_path.open("wb") as log:
+    def start(self, timeout: float = START_TIMEOUT) -> None:
+        """Spawn the process and wait until ``GET /healthz`` answers 200.
+
+        ``start_s`` is then the time from the spawn to that answer. A restart
+        appends to the log of the earlier runs.
+        """
+        self.starts += 1
+        self.start_s = None
+        spawned = time.monotonic()
+        with self.log_path.open("ab" if self.starts > 1 else "wb") as log:
+            if self.starts > 1:
+                log.write(f"\n--- start {self.starts} ---\n".encode())
+                log.flush()
             self.process = subprocess.Popen(
                 self.argv, cwd=REPO, env=self.env, stdout=log, stderr=subprocess.STDOUT
             )
-        deadline = time.monotonic() + START_TIMEOUT
+        deadline = spawned + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited at start-up; see {self.log_path}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
+                    self.start_s = time.monotonic() - spawned
                     return
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise RuntimeError(
-            f"{self.name} not healthy after {START_TIMEOUT:.0f}s; see {self.log_path}"
-        )
+        raise RuntimeError(f"{self.name} not healthy after {timeout:.0f}s; see {self.log_path}")
 
     def alive(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -86,16 +98,42 @@ class ServerProcess:
         """CPU seconds used so far; differences give the server's cost of a phase."""
         return cpu_seconds(self.pid) if self.alive() else 0.0
 
-    def stop(self) -> None:
-        """SIGTERM, then SIGKILL if it has not exited within ``STOP_TIMEOUT``."""
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """SIGTERM, then SIGKILL if it has not exited within ``timeout``.
+
+        True when it exited on SIGTERM in time (a clean stop), or was not running.
+        """
         if self.process is None or self.process.poll() is not None:
-            return
+            return True
         self.process.send_signal(signal.SIGTERM)
         try:
-            self.process.wait(timeout=STOP_TIMEOUT)
+            self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=STOP_TIMEOUT)
+            return False
+        return True
+
+    def restart(
+        self, stop_timeout: float = STOP_TIMEOUT, start_timeout: float = START_TIMEOUT
+    ) -> dict[str, Any]:
+        """Stop cleanly, start again (same port, same environment, so same data).
+
+        Returns the stop's duration, whether it was clean and its exit code, the
+        start's duration (spawn to healthy) and the memory right after it.
+        """
+        started = time.monotonic()
+        clean = self.stop(stop_timeout)
+        stopped_s = time.monotonic() - started
+        code = self.process.returncode if self.process is not None else None
+        self.start(start_timeout)
+        return {
+            "stop_s": stopped_s,
+            "stop_clean": clean,
+            "exit_code": code,
+            "start_s": self.start_s,
+            "memory_kib": self.memory(),
+        }
 
     def __enter__(self) -> ServerProcess:
         self.start()
