@@ -25,7 +25,7 @@ class ImportBudgetExceeded(Exception):
 
     def __init__(self, budget_s: float, stats: ImportStats) -> None:
         super().__init__(
-            f"import over its budget of {budget_s:,.0f} s: stopped after "
+            f"import over its budget of {budget_s:g} s: stopped after "
             f"{stats.events:,} events in {stats.seconds:,.1f} s"
         )
         self.stats = stats
