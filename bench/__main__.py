@@ -449,7 +449,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(f"\nresults: {out}")
-    return 1 if results.get("error") else 0
+    # A size that could not be loaded (import over budget or failing), or a
+    # failed restart, fails the run too, after everything else is reported.
+    stopped = [size["error"] for size in results.get("sizes", []) if size.get("error")]
+    for error in stopped:
+        print(f"SIZE ERROR: {error}")
+    return 1 if results.get("error") or stopped else 0
 
 
 if __name__ == "__main__":
