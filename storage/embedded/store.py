@@ -34,9 +34,11 @@ import gc
 import heapq
 import logging
 import os
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -77,11 +79,6 @@ def _settle_heap() -> None:
     gc.freeze()
 
 
-def _created_at(doc: dict[str, Any]) -> datetime:
-    moment: datetime = doc["createdAt"]
-    return moment
-
-
 class _TimeList:
     """Documents sorted by ``createdAt`` (ties in arrival order).
 
@@ -91,10 +88,7 @@ class _TimeList:
     """
 
     def __init__(self) -> None:
-        self.docs: SortedKeyList = SortedKeyList(key=_created_at)
-
-    def __len__(self) -> int:
-        return len(self.docs)
+        self.docs: SortedKeyList = SortedKeyList(key=itemgetter("createdAt"))
 
     def add(self, doc: dict[str, Any]) -> None:
         self.docs.add(doc)
@@ -109,11 +103,12 @@ class _TimeList:
         end = len(docs)
         if high is not None:
             end = docs.bisect_key_right(high) if high_inclusive else docs.bisect_key_left(high)
-        return list(docs.islice(start, end)) if start < end else []
+        result: list[dict[str, Any]] = docs[start:end]
+        return result
 
     def drop_before(self, cutoff: datetime) -> list[dict[str, Any]]:
         end = self.docs.bisect_key_left(cutoff)
-        dropped = list(self.docs.islice(0, end))
+        dropped: list[dict[str, Any]] = self.docs[:end]
         del self.docs[:end]
         return dropped
 
@@ -121,14 +116,12 @@ class _TimeList:
 @dataclass
 class _TenantIndex:
     all: _TimeList = field(default_factory=_TimeList)
-    by_type: dict[str, _TimeList] = field(default_factory=dict)
+    # Created on first use: a sorted list is not free to build and throw away.
+    by_type: defaultdict[str, _TimeList] = field(default_factory=lambda: defaultdict(_TimeList))
 
     def add(self, doc: dict[str, Any]) -> None:
         self.all.add(doc)
-        by_type = self.by_type.get(doc["eventType"])
-        if by_type is None:
-            by_type = self.by_type[doc["eventType"]] = _TimeList()
-        by_type.add(doc)
+        self.by_type[doc["eventType"]].add(doc)
 
 
 @dataclass(frozen=True)
@@ -220,7 +213,7 @@ class EmbeddedDatabase(Database):
         self._docs: dict[ObjectId, dict[str, Any]] = {}
         mongomock_store._documents = self._docs
         self._keys: dict[tuple[str, str], tuple[ObjectId, datetime]] = {}
-        self._tenants: dict[str, _TenantIndex] = {}
+        self._tenants: defaultdict[str, _TenantIndex] = defaultdict(_TenantIndex)
         # Rate-limit counters, key -> [count, expiresAt]: in memory only (one
         # process owns DATA_DIR; a restart starts the current minute afresh).
         self._counters: dict[str, list[Any]] = {}
@@ -285,7 +278,7 @@ class EmbeddedDatabase(Database):
     def _index(self, doc: dict[str, Any]) -> None:
         self._docs[doc["_id"]] = doc
         self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
-        self._tenants.setdefault(doc["tenantId"], _TenantIndex()).add(doc)
+        self._tenants[doc["tenantId"]].add(doc)
 
     async def _upkeep(self) -> None:
         """fsync the journal on a timer; purge expired events hourly."""
