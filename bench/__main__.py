@@ -50,6 +50,8 @@ IMPORT_BUDGET_S = 1800.0  # per N, default of --import-budget
 # A restart replays the whole journal: allow it far longer than a first start.
 RESTART_STOP_TIMEOUT_S = 60.0
 RESTART_START_TIMEOUT_S = 600.0
+# A restart's stop (SIGTERM, then SIGKILL after STOP_TIMEOUT) and start, at most.
+RESTART_BOUND_S = RESTART_STOP_TIMEOUT_S + STOP_TIMEOUT + RESTART_START_TIMEOUT_S
 CHECK_TIMEOUT_S = 60.0  # the query compared before and after a restart
 CHECK_QUERY = "dashboard_total_sales"
 LOAD_SLACK_S = 60.0  # a load run's own timeout beyond its duration (bench/load.py)
@@ -164,8 +166,7 @@ def worst_case_s(args: argparse.Namespace) -> dict[str, float]:
     with its own timeout. Generating the store in this process is not bounded.
     """
     per_query = QUERY_BUDGET_S + QUERY_TIMEOUT_S
-    restart = RESTART_STOP_TIMEOUT_S + STOP_TIMEOUT + RESTART_START_TIMEOUT_S
-    restart += 2 * CHECK_TIMEOUT_S
+    restart = RESTART_BOUND_S + 2 * CHECK_TIMEOUT_S
     per_size = args.import_budget + len(ADMIN_QUERIES) * per_query + restart
     runs = len(args.connections) * args.rounds * 3 + args.rounds
     per_run = args.duration + LOAD_SLACK_S + (args.warmup + LOAD_SLACK_S if args.warmup else 0)
@@ -431,7 +432,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"(per size ≤ {_hours(bound['per_size'])}: import {args.import_budget:,.0f} s, "
         f"{len(ADMIN_QUERIES)} queries × ({QUERY_BUDGET_S:.0f} s + one run ≤ "
         f"{QUERY_TIMEOUT_S:.0f} s), restart ≤ "
-        f"{RESTART_STOP_TIMEOUT_S + STOP_TIMEOUT + RESTART_START_TIMEOUT_S:.0f} s; "
+        f"{RESTART_BOUND_S:.0f} s; "
         f"ingest ≤ {_hours(bound['ingest'])}), plus generating the store"
     )
     started = time.monotonic()

@@ -31,6 +31,17 @@ class ImportBudgetExceeded(Exception):
         self.stats = stats
 
 
+@dataclass(frozen=True)
+class _Deadline:
+    """An import's budget and the monotonic instant it runs out."""
+
+    budget_s: float
+    at: float
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
+
+
 @dataclass
 class ImportStats:
     events: int = 0
@@ -122,37 +133,36 @@ class AdminClient:
         passed: no call starts after it, and the call under way is cut at it.
         """
         stats = ImportStats()
-        deadline = None if budget_s is None else time.monotonic() + budget_s
+        deadline = None if budget_s is None else _Deadline(budget_s, time.monotonic() + budget_s)
         batch: list[dict[str, Any]] = []
         for event in events:
             batch.append(event)
             if len(batch) == IMPORT_BATCH:
-                self._import(batch, stats, deadline, budget_s)
+                self._import(batch, stats, deadline)
                 batch = []
         if batch:
-            self._import(batch, stats, deadline, budget_s)
+            self._import(batch, stats, deadline)
         return stats
 
     def _import(
         self,
         batch: Sequence[dict[str, Any]],
         stats: ImportStats,
-        deadline: float | None,
-        budget_s: float | None,
+        deadline: _Deadline | None,
     ) -> None:
         timeout = None
-        if deadline is not None and budget_s is not None:
-            left = deadline - time.monotonic()
+        if deadline is not None:
+            left = deadline.left()
             if left <= 0:
-                raise ImportBudgetExceeded(budget_s, stats)
+                raise ImportBudgetExceeded(deadline.budget_s, stats)
             timeout = min(left, QUERY_TIMEOUT_S)
         started = time.perf_counter()
         try:
             answer = self.execute(IMPORT_EVENTS, {"events": list(batch)}, timeout=timeout)
         except GraphQLFailure:
-            if deadline is not None and budget_s is not None and time.monotonic() >= deadline:
+            if deadline is not None and deadline.left() <= 0:
                 stats.seconds += time.perf_counter() - started
-                raise ImportBudgetExceeded(budget_s, stats) from None
+                raise ImportBudgetExceeded(deadline.budget_s, stats) from None
             raise
         result = answer["importEvents"]
         stats.seconds += time.perf_counter() - started

@@ -46,7 +46,6 @@ class ServerProcess:
         self.env = {**env, "HOST": HOST, "PORT": str(self.port)}
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
-        self.start_s: float | None = None  # spawn to the first healthy /healthz, last start
         self.starts = 0
 
     @property
@@ -58,14 +57,12 @@ class ServerProcess:
         assert self.process is not None, f"{self.name} not started"
         return self.process.pid
 
-    def start(self, timeout: float = START_TIMEOUT) -> None:
-        """Spawn the process and wait until ``GET /healthz`` answers 200.
-
-        ``start_s`` is then the time from the spawn to that answer. A restart
-        appends to the log of the earlier runs.
+    def start(self, timeout: float = START_TIMEOUT) -> float:
+        """Spawn the process, wait until ``GET /healthz`` answers 200, and return
+        the seconds from the spawn to that answer. A restart appends to the log
+        of the earlier runs.
         """
         self.starts += 1
-        self.start_s = None
         spawned = time.monotonic()
         with self.log_path.open("ab" if self.starts > 1 else "wb") as log:
             if self.starts > 1:
@@ -80,8 +77,7 @@ class ServerProcess:
                 raise RuntimeError(f"{self.name} exited at start-up; see {self.log_path}")
             try:
                 if httpx.get(f"{self.base_url}/healthz", timeout=1.0).status_code == 200:
-                    self.start_s = time.monotonic() - spawned
-                    return
+                    return time.monotonic() - spawned
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
@@ -126,12 +122,11 @@ class ServerProcess:
         clean = self.stop(stop_timeout)
         stopped_s = time.monotonic() - started
         code = self.process.returncode if self.process is not None else None
-        self.start(start_timeout)
         return {
             "stop_s": stopped_s,
             "stop_clean": clean,
             "exit_code": code,
-            "start_s": self.start_s,
+            "start_s": self.start(start_timeout),
             "memory_kib": self.memory(),
         }
 
