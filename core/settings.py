@@ -44,6 +44,8 @@ class Settings:
     idempotency_window_seconds: int
     event_retention_days: int
     embedded_fsync_seconds: float
+    # Embedded store: admin pipelines run at once in forked children (0 = on the loop).
+    embedded_query_workers: int
     print_admin_token: bool
     keep_alive_seconds: int
     request_timeout_seconds: float
@@ -166,6 +168,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         idempotency_window_seconds=_number(env, "IDEMPOTENCY_WINDOW_SECONDS", 5, int, 0),
         event_retention_days=_number(env, "EVENT_RETENTION_DAYS", 365, int, 1),
         embedded_fsync_seconds=_number(env, "EMBEDDED_FSYNC_SECONDS", 1.0, float, 0.0),
+        # One core for the event loop, the rest for admin views (storage.embedded.offload).
+        embedded_query_workers=_number(
+            env, "EMBEDDED_QUERY_WORKERS", max(1, (os.cpu_count() or 1) - 1), int, 0, 64
+        ),
         # The embedded store is a local, single-user set-up: its admin token on the
         # console is the quickstart. With MongoDB the console is often a shared log.
         print_admin_token=_flag(env, "PRINT_ADMIN_TOKEN", mongodb_url is None),

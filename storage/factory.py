@@ -16,6 +16,7 @@ async def open_database(settings: Settings) -> Database:
             settings.data_dir,
             fsync_seconds=settings.embedded_fsync_seconds,
             retention_days=settings.event_retention_days,
+            query_workers=settings.embedded_query_workers,
         )
     else:
         database = MongoDatabase.connect(settings.mongodb_url, settings.mongodb_database)

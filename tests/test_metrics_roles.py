@@ -21,6 +21,8 @@ from metrics.funnel import funnel_pipeline
 from metrics.windows import dashboard_window, rolling
 from storage.documents import EVENTS
 from storage.embedded import EmbeddedDatabase
+from storage.embedded import store as embedded_store
+from storage.embedded.offload import Offloader
 from tests.conftest import NOW, Run, event, store
 from tests.test_metrics_dashboard_pipelines import every_pipeline
 
@@ -408,9 +410,13 @@ async def test_a_session_counts_once_per_role_whatever_types_it_sends(
     assert await data(run, FUNNEL, {"tenantId": "mixed"}) == funnel_steps(1, 1, 0, 0, 0)
 
 
+@pytest.mark.parametrize("offload", [False, True], ids=["inline", "forked"])
 async def test_role_pipelines_run_on_the_embedded_engine_as_on_mongomock(
-    database: EmbeddedDatabase,
+    database: EmbeddedDatabase, offload: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    if offload:  # every pipeline in a forked child (storage.embedded.offload)
+        monkeypatch.setattr(embedded_store, "OFFLOAD_MIN_DOCS", 0)
+        database._offloader = Offloader(1)
     # Every typed role, in all three vocabularies, over one week and a few sessions.
     kinds = [t for role in Role for t in types_of(role)]
     start = NOW - timedelta(days=6)
@@ -445,6 +451,7 @@ async def test_role_pipelines_run_on_the_embedded_engine_as_on_mongomock(
         fast = await database.run_pipeline(EVENTS, pipeline)
         assert fast == list(plain.aggregate(pipeline)), name
         assert fast, name
+    assert database._offloader is None or database._offloader.forks == len(pipelines) - 1
 
 
 TRACK = "mutation ($e: TrackEventInput!) { trackEvent(input: $e) { status } }"

@@ -53,6 +53,7 @@ from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument, TenantDocument
 from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal
+from storage.embedded.offload import Offloader
 from storage.embedded.recovery import restore
 from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
@@ -65,6 +66,8 @@ LOCK = "events.lock"
 PURGE_EVERY_SECONDS = 3600
 _INDEXED_MATCH_KEYS = frozenset({"tenantId", "createdAt", "eventType"})
 SETTLE_EVERY_EVENTS = 20_000
+# A pipeline over fewer documents runs inline: forking costs more than it saves.
+OFFLOAD_MIN_DOCS = 5_000
 
 
 def _settle_heap() -> None:
@@ -77,6 +80,10 @@ def _settle_heap() -> None:
     """
     gc.collect()
     gc.freeze()
+
+
+# (low, low inclusive, high, high inclusive); None = unbounded on that side.
+Bounds = tuple[datetime | None, bool, datetime | None, bool]
 
 
 class _TimeList:
@@ -93,9 +100,8 @@ class _TimeList:
     def add(self, doc: dict[str, Any]) -> None:
         self.docs.add(doc)
 
-    def between(
-        self, low: datetime | None, low_inclusive: bool, high: datetime | None, high_inclusive: bool
-    ) -> list[dict[str, Any]]:
+    def _span(self, bounds: Bounds) -> tuple[int, int]:
+        low, low_inclusive, high, high_inclusive = bounds
         docs = self.docs
         start = 0
         if low is not None:
@@ -103,7 +109,15 @@ class _TimeList:
         end = len(docs)
         if high is not None:
             end = docs.bisect_key_right(high) if high_inclusive else docs.bisect_key_left(high)
-        result: list[dict[str, Any]] = docs[start:end]
+        return start, max(start, end)
+
+    def count(self, bounds: Bounds) -> int:
+        start, end = self._span(bounds)
+        return end - start
+
+    def between(self, bounds: Bounds) -> list[dict[str, Any]]:
+        start, end = self._span(bounds)
+        result: list[dict[str, Any]] = self.docs[start:end]
         return result
 
     def drop_before(self, cutoff: datetime) -> list[dict[str, Any]]:
@@ -130,6 +144,33 @@ class _Range:
     low_inclusive: bool = True
     high: datetime | None = None
     high_inclusive: bool = False
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """The time lists a first ``$match`` reads, their bounds, and what it filters after."""
+
+    lists: list[_TimeList]
+    bounds: Bounds
+    residual: dict[str, Any]
+
+    def size(self) -> int:
+        """How many documents the bounds hold (before the residual filter): bisects only."""
+        return sum(time_list.count(self.bounds) for time_list in self.lists)
+
+    def select(self) -> list[dict[str, Any]]:
+        slices = [time_list.between(self.bounds) for time_list in self.lists]
+        if len(slices) == 1:
+            selected = slices[0]
+        else:
+            selected = list(heapq.merge(*slices, key=itemgetter("createdAt")))
+        for name, condition in self.residual.items():
+            selected = _filter(selected, name, condition)
+        return selected
+
+
+def _run_planned(plan: _Plan, stages: Pipeline) -> list[dict[str, Any]]:
+    return run_pipeline(plan.select(), stages)
 
 
 def _created_range(condition: object) -> _Range | None:
@@ -199,7 +240,9 @@ def _filter(docs: list[dict[str, Any]], name: str, condition: Any) -> list[dict[
 class EmbeddedDatabase(Database):
     """mongomock-motor plus journal, unique key map and time index (see module docstring)."""
 
-    def __init__(self, data_dir: Path, *, fsync_seconds: float, retention_days: int) -> None:
+    def __init__(
+        self, data_dir: Path, *, fsync_seconds: float, retention_days: int, query_workers: int = 0
+    ) -> None:
         super().__init__()
         self._data_dir = data_dir
         self._fsync_seconds = fsync_seconds
@@ -219,6 +262,8 @@ class EmbeddedDatabase(Database):
         self._counters: dict[str, list[Any]] = {}
         self._counters_sweep_at = datetime.min
         self._lock = asyncio.Lock()
+        # Large pipelines run in forked children (storage.embedded.offload); None: inline.
+        self._offloader = Offloader(query_workers) if query_workers > 0 else None
         self._journal: Journal | None = None
         self._tenant_settings: TenantFile | None = None
         self._lock_file: int | None = None
@@ -228,10 +273,20 @@ class EmbeddedDatabase(Database):
 
     @classmethod
     async def open(
-        cls, data_dir: Path, *, fsync_seconds: float = 1.0, retention_days: int = 365
+        cls,
+        data_dir: Path,
+        *,
+        fsync_seconds: float = 1.0,
+        retention_days: int = 365,
+        query_workers: int = 0,
     ) -> EmbeddedDatabase:
         """Load ``data_dir`` (created if missing), compact it, and start background upkeep."""
-        database = cls(data_dir, fsync_seconds=fsync_seconds, retention_days=retention_days)
+        database = cls(
+            data_dir,
+            fsync_seconds=fsync_seconds,
+            retention_days=retention_days,
+            query_workers=query_workers,
+        )
         await database._load()
         return database
 
@@ -360,33 +415,38 @@ class EmbeddedDatabase(Database):
             _settle_heap()
         return stored
 
-    def _window(self, match: dict[str, Any]) -> list[dict[str, Any]] | None:
-        """The documents a first ``$match`` selects, via the time index; None if not indexable."""
+    def _plan(self, match: dict[str, Any]) -> _Plan | None:
+        """How the time index serves a first ``$match``; None if it cannot."""
         tenant = match.get("tenantId")
         created = _created_range(match.get("createdAt"))
         types = _event_types(match.get("eventType"))
         if not isinstance(tenant, str) or created is None or types is False:
             return None
         index = self._tenants.get(tenant)
-        if index is None:
-            return []
-        bounds = (created.low, created.low_inclusive, created.high, created.high_inclusive)
-        if types is None:
-            selected = index.all.between(*bounds)
-        else:
+        lists: list[_TimeList] = []
+        if index is not None and types is None:
+            lists = [index.all]
+        elif index is not None:
             assert isinstance(types, list)
-            slices = [index.by_type[t].between(*bounds) for t in types if t in index.by_type]
-            selected = list(heapq.merge(*slices, key=lambda d: d["createdAt"]))
+            lists = [index.by_type[t] for t in types if t in index.by_type]
+        bounds = (created.low, created.low_inclusive, created.high, created.high_inclusive)
         residual = {k: v for k, v in match.items() if k not in _INDEXED_MATCH_KEYS}
-        for name, condition in residual.items():
-            selected = _filter(selected, name, condition)
-        return selected
+        return _Plan(lists, bounds, residual)
+
+    def _window(self, match: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The documents a first ``$match`` selects, via the time index; None if not indexable."""
+        plan = self._plan(match)
+        return None if plan is None else plan.select()
 
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
         if collection == EVENTS and pipeline and set(pipeline[0]) == {"$match"}:
-            selected = self._window(pipeline[0]["$match"])
-            if selected is not None:
-                return run_pipeline(selected, pipeline[1:])
+            plan = self._plan(pipeline[0]["$match"])
+            if plan is not None:
+                stages = pipeline[1:]
+                if self._offloader is not None and plan.size() >= OFFLOAD_MIN_DOCS:
+                    # Large: in a forked child, so tracking is not held up meanwhile.
+                    return await self._offloader.run(_run_planned, plan, stages)
+                return _run_planned(plan, stages)
         cursor = self._client["embedded"][collection].aggregate(pipeline)
         return [doc async for doc in cursor]
 
