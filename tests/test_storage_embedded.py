@@ -535,8 +535,10 @@ async def test_events_imported_in_any_order_are_read_in_time_order(tmp_path: Pat
     assert sorted(row["sessionId"] for row in merged) == sorted(r["sessionId"] for r in expected)
     await database.close()
 
-    reopened = await EmbeddedDatabase.open(tmp_path)
+    reopened = await EmbeddedDatabase.open(tmp_path)  # indexed in bulk at start-up
     assert await reopened.run_pipeline("analytics_events", pipeline) == expected
+    merged = await reopened.run_pipeline("analytics_events", both_types)
+    assert [row["createdAt"] for row in merged] == instants_in_range
     # The purge drops exactly the events before its cutoff, wherever they were inserted.
     cutoff = start + timedelta(days=10)
     before = sum(1 for d in docs if d["createdAt"].replace(tzinfo=None) < cutoff)
@@ -550,3 +552,27 @@ async def test_events_imported_in_any_order_are_read_in_time_order(tmp_path: Pat
         if d["createdAt"].replace(tzinfo=None) >= cutoff
     ]
     await reopened.close()
+
+
+async def test_a_reloaded_store_keeps_one_copy_of_repeated_keys_and_values(tmp_path: Path) -> None:
+    at = datetime(2026, 6, 1, 9)
+    docs = [
+        event("page_view", at=at + timedelta(minutes=n), session=f"s{n % 2}", source="google")
+        for n in range(4)
+    ]
+    database = await EmbeddedDatabase.open(tmp_path)
+    await store(database, *docs)
+    before = sorted(database.documents(), key=lambda d: d["createdAt"])
+    await database.close()
+    for reopen in range(2):  # from the journal, then from the snapshot
+        reopened = await EmbeddedDatabase.open(tmp_path)
+        loaded = sorted(reopened.documents(), key=lambda d: d["createdAt"])
+        assert loaded == before, reopen
+        first, second, third = loaded[0], loaded[1], loaded[2]
+        # Keys: the code's own strings; values: one object per distinct string.
+        assert all(a is b for a, b in zip(first, second, strict=True))
+        assert first["sessionId"] is third["sessionId"] and first["sessionId"] == "s0"
+        assert first["source"] is second["source"] and first["eventType"] is second["eventType"]
+        # A key unique to one event is not interned (it would only grow the table).
+        assert first["dedupeKey"] != second["dedupeKey"]
+        await reopened.close()

@@ -34,7 +34,7 @@ from __future__ import annotations
 import os
 import shutil
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -142,7 +142,15 @@ def _looks_legacy(data: bytes) -> bool:
     return True
 
 
-def _scan_legacy(data: bytes, scan: Scan) -> Scan:
+Record = dict[str, Any]
+Transform = Callable[[Record], Record]
+
+
+def _as_read(record: Record) -> Record:
+    return record
+
+
+def _scan_legacy(data: bytes, scan: Scan, transform: Transform) -> Scan:
     """Concatenated BSON without checksums: read up to the first unreadable record."""
     scan.legacy = True
     offset = 0
@@ -159,27 +167,29 @@ def _scan_legacy(data: bytes, scan: Scan) -> Scan:
         if record is None:  # no checksums, no marks: nothing after this can be trusted
             scan.damaged.append((offset, len(data) - offset))
             break
-        scan.records.append((offset, record))
+        scan.records.append((offset, transform(record)))
         offset = end
     return scan
 
 
-def scan(path: Path, magic: bytes, *, tail_may_tear: bool) -> Scan:
+def scan(path: Path, magic: bytes, *, tail_may_tear: bool, transform: Transform = _as_read) -> Scan:
     """Read every valid record in ``path`` (missing = empty), noting damage and a torn tail.
 
     ``tail_may_tear`` is False for a file only ever replaced whole (the
     snapshot): there an incomplete tail is damage too. A file stamped with
     another format version is refused (ConfigError): it was written by a newer
-    server, and guessing could lose its data.
+    server, and guessing could lose its data. Each record is kept as
+    ``transform`` returns it, as soon as it is decoded: what the decoder made
+    is not held for the whole file.
     """
-    found = _scan(path, magic)
+    found = _scan(path, magic, transform)
     if found.torn and not tail_may_tear:
         found.damaged.append((found.size - found.torn, found.torn))
         found.torn = 0
     return found
 
 
-def _scan(path: Path, magic: bytes) -> Scan:
+def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
     found = Scan(path)
     try:
         data = path.read_bytes()
@@ -198,13 +208,13 @@ def _scan(path: Path, magic: bytes) -> Scan:
         found.torn = len(data)  # a header cut short: the file was new
         return found
     elif _looks_legacy(data):
-        return _scan_legacy(data, found)
+        return _scan_legacy(data, found, transform)
     else:
         offset = 0  # a damaged header counts as damage at offset 0
     while offset < len(data):
         valid = _frame_at(data, offset)
         if valid is not None:
-            found.records.append((offset, valid[0]))
+            found.records.append((offset, transform(valid[0])))
             offset = valid[1]
             continue
         following = _resync(data, offset + 1)

@@ -28,6 +28,7 @@ from typing import Any
 from bson import ObjectId
 
 from core.errors import ConfigError
+from storage.embedded.compact import compact
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
     SNAPSHOT_MAGIC,
@@ -47,6 +48,8 @@ REQUIRED_FIELDS: dict[str, type] = {
     "createdAt": datetime,
 }
 LISTED = 10  # offsets named in a report line before "and N more"
+COMPACT_SHARE = 4  # compact once the journal is above 1/4 of the snapshot's size
+COMPACT_PURGES = 24  # or holds more than a day of hourly purges
 
 
 @dataclass
@@ -103,6 +106,26 @@ def replay(record: dict[str, Any], docs: dict[ObjectId, dict[str, Any]]) -> str 
     return None
 
 
+def worth_compacting(snapshot: Scan, journal: Scan) -> bool:
+    """Whether to fold a sound journal into a new snapshot at start-up.
+
+    Rewriting the snapshot costs about what reading it does (6 s at 1M events),
+    so a restart after a little tracking keeps appending to the journal; once the
+    journal is a quarter of the snapshot's size, or holds more purges than a day
+    brings (each replayed over every event), start-up compacts it.
+    """
+    purges = sum(1 for _, record in journal.records if record.get("op") == "purge")
+    return journal.size > snapshot.size // COMPACT_SHARE or purges > COMPACT_PURGES
+
+
+def _compact_inserts(record: dict[str, Any]) -> dict[str, Any]:
+    """A journal record, with the documents it inserts in their compact form."""
+    batch = record.get("docs")
+    if record.get("op") == "insert" and isinstance(batch, list):
+        record["docs"] = [compact(doc) if isinstance(doc, dict) else doc for doc in batch]
+    return record
+
+
 def _count(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
@@ -144,7 +167,7 @@ def _notes(found: Scan) -> list[str]:
 
 def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     """Load both files, keep damaged ones aside, compact, and open the journal."""
-    snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False)
+    snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False, transform=compact)
     docs: dict[ObjectId, dict[str, Any]] = {}
     snapshot_skipped: list[tuple[int, str]] = []
     for offset, doc in snapshot.records:
@@ -158,7 +181,7 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
             f"{snapshot_path} is damaged and holds no readable event ({snapshot.size} "
             "bytes); move it out of DATA_DIR to start with an empty store"
         )
-    journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True)
+    journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_compact_inserts)
     journal_skipped: list[tuple[int, str]] = []
     for offset, record in journal.records:
         problem = replay(record, docs)
@@ -170,9 +193,14 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     if snapshot.damaged or snapshot_skipped:
         aside = set_aside(snapshot_path, keep=True)
         report.append(damage_report(snapshot, snapshot_skipped, aside))
-    if journal.records or not snapshot.clean or snapshot_skipped:
+    journal_sound = journal.clean and not journal_skipped
+    if not snapshot.clean or snapshot_skipped or not journal_sound:
+        compacted = True
+    else:
+        compacted = bool(journal.records) and worth_compacting(snapshot, journal)
+    if compacted:
         write_snapshot(snapshot_path, loaded)
-    reset = bool(journal.records) or not journal.clean
+    reset = (compacted and bool(journal.records)) or not journal.clean
     if journal.damaged or journal_skipped:
         aside = set_aside(journal_path)  # Journal() below starts a new file
         report.append(damage_report(journal, journal_skipped, aside))

@@ -100,6 +100,10 @@ class _TimeList:
     def add(self, doc: dict[str, Any]) -> None:
         self.docs.add(doc)
 
+    def add_all(self, docs: list[dict[str, Any]]) -> None:
+        """Add many at once: one stable sort and slicing, not a bisect per document."""
+        self.docs.update(docs)
+
     def _span(self, bounds: Bounds) -> tuple[int, int]:
         low, low_inclusive, high, high_inclusive = bounds
         docs = self.docs
@@ -136,6 +140,14 @@ class _TenantIndex:
     def add(self, doc: dict[str, Any]) -> None:
         self.all.add(doc)
         self.by_type[doc["eventType"]].add(doc)
+
+    def add_all(self, docs: list[dict[str, Any]]) -> None:
+        self.all.add_all(docs)
+        by_type: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for doc in docs:
+            by_type[doc["eventType"]].append(doc)
+        for event_type, typed in by_type.items():
+            self.by_type[event_type].add_all(typed)
 
 
 @dataclass(frozen=True)
@@ -306,14 +318,18 @@ class EmbeddedDatabase(Database):
 
     async def _load(self) -> None:
         self._take_lock()
+        # Loading allocates millions of objects that all survive: collections
+        # during it would walk them again and again (superlinear start-up).
+        gc.disable()
         try:
             self._tenant_settings = TenantFile(self._data_dir)
             restored = restore(self._data_dir / SNAPSHOT, self._data_dir / JOURNAL)
+            self._index_all(restored.docs)
         except BaseException:
             self._release_lock()
             raise
-        for doc in restored.docs:
-            self._index(doc)
+        finally:
+            gc.enable()
         self._journal = restored.journal
         self.recovery = restored.report
         for note in restored.notes:
@@ -329,6 +345,15 @@ class EmbeddedDatabase(Database):
         if self._lock_file is not None:
             os.close(self._lock_file)
             self._lock_file = None
+
+    def _index_all(self, docs: list[dict[str, Any]]) -> None:
+        by_tenant: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
+        for doc in docs:
+            self._docs[doc["_id"]] = doc
+            self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
+            by_tenant[doc["tenantId"]].append(doc)
+        for tenant, owned in by_tenant.items():
+            self._tenants[tenant].add_all(owned)
 
     def _index(self, doc: dict[str, Any]) -> None:
         self._docs[doc["_id"]] = doc
