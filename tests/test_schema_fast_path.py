@@ -7,10 +7,15 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
+import strawberry
+from strawberry.extensions.field_extension import FieldExtension
+
 from auth.tokens import issue_token
 from core.settings import Settings
 from schema import build_schema
 from schema.context import Context
+from schema.fast_path import serve_with_coerced_arguments
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, SECRET
 
@@ -317,3 +322,21 @@ async def test_import_paths_agree_on_items(tmp_path: Path, settings: Settings) -
     )
     assert b["dedupeKey"].startswith("import:") and len(b["dedupeKey"]) == len("import:") + 64
     assert (e["tenantId"], e["createdAt"]) == ("default", datetime(2026, 6, 15, 11, 59))
+
+
+def test_fast_path_refuses_other_field_extensions() -> None:
+    class Upper(FieldExtension):  # would see mappings where it expects converted inputs
+        async def resolve_async(self, next_: Any, source: Any, info: Any, **kwargs: Any) -> Any:
+            return (await next_(source, info, **kwargs)).upper()
+
+    @strawberry.type
+    class Query:
+        @strawberry.field(extensions=[Upper()])
+        async def echo(self, text: str) -> str:
+            return text
+
+    async def handler(context: Any, text: str) -> str:
+        return text
+
+    with pytest.raises(TypeError, match=r"Query\.echo"):
+        serve_with_coerced_arguments(strawberry.Schema(query=Query), "Query", "echo", handler)
