@@ -5,8 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from strawberry.types import Info
-
 from core.errors import BadUserInput, Forbidden, RateLimited
 from core.vocabulary import TrackStatus
 from metrics import ingest as events
@@ -16,7 +14,6 @@ from metrics.ingest import EventInput
 from metrics.tenants import Tenant
 from schema.batch import ItemError, TrackEventsItem
 from schema.context import Context
-from schema.inputs import ImportEventInput, input_fields
 from schema.types import ImportResult, TrackEventResult
 from storage.documents import EventDocument
 
@@ -155,25 +152,27 @@ async def track_events(
 
 
 async def import_events(
-    info: Info[Context, None], events_: list[ImportEventInput], tenant_id: str | None
+    context: Context, items: Sequence[Mapping[str, Any]], tenant_id: str | None = None
 ) -> ImportResult:
-    context = info.context
-    if len(events_) > events.MAX_IMPORT_BATCH:
+    """Up to 1,000 historical events, all validated before any is stored. ``items`` are
+    ``ImportEventInput``s keyed by Python field names (as for ``track_event``)."""
+    if len(items) > events.MAX_IMPORT_BATCH:
         raise BadUserInput(
-            f"at most {events.MAX_IMPORT_BATCH} events per call, got {len(events_)}",
+            f"at most {events.MAX_IMPORT_BATCH} events per call, got {len(items)}",
             field="events",
         )
     tenant = events.validate_tenant(tenant_id)
+    now, retention_days = context.now, context.settings.event_retention_days
     # Validate everything before writing anything: one bad item rejects the call.
     docs = [
         events.import_document(
-            EventInput(**input_fields(item)),
+            EventInput(**item),
             tenant=tenant,
-            now=context.now,
-            retention_days=context.settings.event_retention_days,
+            now=now,
+            retention_days=retention_days,
             prefix=f"events[{index}].",
         )
-        for index, item in enumerate(events_)
+        for index, item in enumerate(items)
     ]
     inserted, duplicates = await events.import_events(context.database, docs)
     return ImportResult(inserted=inserted, duplicates=duplicates)
