@@ -576,3 +576,24 @@ async def test_a_reloaded_store_keeps_one_copy_of_repeated_keys_and_values(tmp_p
         # A key unique to one event is not interned (it would only grow the table).
         assert first["dedupeKey"] != second["dedupeKey"]
         await reopened.close()
+
+
+async def test_a_small_sound_journal_is_kept_at_start_up_not_folded_in(tmp_path: Path) -> None:
+    db = await reopen(tmp_path)
+    await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(40)))
+    await db.close()
+    db = await reopen(tmp_path)  # the journal outweighs an empty snapshot: folded in
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
+    snapshot = (tmp_path / SNAPSHOT).read_bytes()
+    await store(db, event("purchase", at=NOW, session="late", price=2.0))
+    await db.close()
+    journal = (tmp_path / JOURNAL).read_bytes()
+    for _ in range(2):  # one small insert: kept, replayed once per start, never doubled
+        db = await reopen(tmp_path)
+        assert await db.count_events() == 41
+        assert sorted(d["sessionId"] for d in db.documents() if d["eventType"] == "purchase") == [
+            "late"
+        ]
+        await db.close()
+        assert (tmp_path / SNAPSHOT).read_bytes() == snapshot
+        assert (tmp_path / JOURNAL).read_bytes() == journal
