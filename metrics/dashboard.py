@@ -57,7 +57,6 @@ from metrics.dashboard_figures import (
 from metrics.dashboard_pipelines import (
     FUNNEL_COUNT_ROLES,
     TIMELINE_GROUPS,
-    TIMELINE_TYPES,
     TOP_PRODUCTS,
 )
 from metrics.rounding import average, bounded_count, money, percent, ratio
@@ -104,30 +103,28 @@ class DashboardReport:
             "sales", lambda: passes.sales(self.database, tenant=self.tenant, window=self.window)
         )
 
-    async def _timeline(self) -> passes.TypeDayCounts:
-        """Per day: the four funnel roles (their types summed) and the checkout steps."""
-
-        async def run() -> passes.TypeDayCounts:
-            counts = await passes.type_day_counts(
-                self.database, tenant=self.tenant, window=self.window, event_types=TIMELINE_TYPES
-            )
-            return counts.folded(TIMELINE_GROUPS)
-
-        return await self._once("timeline", run)
-
-    async def _errors(self) -> passes.TypeDayCounts:
+    async def _type_counts(self) -> passes.TypeDayCounts:
+        """Events per type and day: one pass serves the timeline and the errors."""
         return await self._once(
-            "errors",
+            "types",
             lambda: passes.type_day_counts(
-                self.database, tenant=self.tenant, window=self.window, event_types=ERROR_EVENT_TYPES
+                self.database, tenant=self.tenant, window=self.window, now=self.now
             ),
         )
+
+    async def _timeline(self) -> passes.TypeDayCounts:
+        """Per day: the four funnel roles (their types summed) and the checkout steps."""
+        return (await self._type_counts()).folded(TIMELINE_GROUPS)
 
     async def _products(self) -> list[passes.ProductFigures]:
         return await self._once(
             "products",
             lambda: passes.products(
-                self.database, tenant=self.tenant, window=self.window, unique=self._unique
+                self.database,
+                tenant=self.tenant,
+                window=self.window,
+                unique=self._unique,
+                now=self.now,
             ),
         )
 
@@ -135,7 +132,11 @@ class DashboardReport:
         return await self._once(
             "sessions",
             lambda: passes.sessions(
-                self.database, tenant=self.tenant, window=self.window, unique=self._unique
+                self.database,
+                tenant=self.tenant,
+                window=self.window,
+                unique=self._unique,
+                now=self.now,
             ),
         )
 
@@ -257,14 +258,14 @@ class DashboardReport:
 
     async def error_counts(self) -> ErrorCounts:
         """Events of the four error types in the window."""
-        errors = await self._errors()
+        errors = await self._type_counts()
         return ErrorCounts(*(errors.total(t) for t in ERROR_EVENT_TYPES))
 
     async def errors_timeline(self) -> list[ErrorsTimelineDay]:
         """Per calendar day of the zone, events of the four error types."""
-        per_day = (await self._errors()).per_day
+        errors = await self._type_counts()
         return [
-            ErrorsTimelineDay(day, *(per_day[t][index] for t in ERROR_EVENT_TYPES))
+            ErrorsTimelineDay(day, *(errors.day_counts(t)[index] for t in ERROR_EVENT_TYPES))
             for index, day in enumerate(self.window.days)
         ]
 

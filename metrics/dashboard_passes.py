@@ -8,7 +8,7 @@ reads only grouped rows: per day, per type and slug, per source, or totals.
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +17,15 @@ from typing import Any
 from core.roles import Role
 from core.vocabulary import DIRECT_SOURCE
 from metrics import dashboard_pipelines as pipelines
+from metrics import summaries
+from metrics.hourly import (
+    ProductActivity,
+    ProductRow,
+    SessionActivity,
+    TypeCounts,
+    product_name,
+    slug_of,
+)
 from metrics.windows import DayWindow
 from storage.database import Database
 from storage.documents import EVENTS
@@ -34,21 +43,27 @@ class Sales:
 
 @dataclass(frozen=True, slots=True)
 class TypeDayCounts:
-    """Events per type and day; ``per_day[type][i]`` is day ``i`` of the window."""
+    """Events per type and day; ``count(type, i)`` is day ``i`` of the window."""
 
-    per_day: dict[str, tuple[int, ...]]
+    per_day: Mapping[str, tuple[int, ...]]  # types without events are absent
+    days: int
+
+    def day_counts(self, event_type: str) -> tuple[int, ...]:
+        return self.per_day.get(event_type, (0,) * self.days)
 
     def total(self, event_type: str) -> int:
-        return sum(self.per_day[event_type])
+        return sum(self.day_counts(event_type))
 
     def folded(self, groups: Mapping[str, Sequence[str]]) -> TypeDayCounts:
         """Counts per group (a role's types, say) and day: the sum of its types' counts."""
-        days = len(next(iter(self.per_day.values()), ()))
         return TypeDayCounts(
             per_day={
-                name: tuple(sum(self.per_day[t][index] for t in types) for index in range(days))
+                name: tuple(
+                    sum(self.day_counts(t)[index] for t in types) for index in range(self.days)
+                )
                 for name, types in groups.items()
-            }
+            },
+            days=self.days,
         )
 
 
@@ -110,48 +125,47 @@ async def sales(database: Database, *, tenant: str, window: DayWindow) -> Sales:
 
 
 async def type_day_counts(
-    database: Database, *, tenant: str, window: DayWindow, event_types: Sequence[str]
+    database: Database, *, tenant: str, window: DayWindow, now: datetime
 ) -> TypeDayCounts:
-    pipeline = pipelines.type_day_counts_pipeline(
-        tenant=tenant, window=window, event_types=event_types
+    """Events per type and day of ``window`` (every type; hour summaries)."""
+    per_day = await summaries.per_bucket(
+        database, TypeCounts(), tenant=tenant, boundaries=window.bucket_boundaries, now=now
     )
-    rows = await database.run_pipeline(EVENTS, pipeline)
-    starts = window.bucket_boundaries[:-1]
-    where = {
-        pipelines.type_day_key(event_type, start): (event_type, index)
-        for event_type in event_types
-        for index, start in enumerate(starts)
-    }
-    counts = {event_type: [0] * len(starts) for event_type in event_types}
-    for row in rows:
-        # The only other buckets lie between one type's window end and the next
-        # type's start; no event falls there.
-        event_type, index = where[row["_id"]]
-        counts[event_type][index] += int(row["count"])
-    return TypeDayCounts(per_day={t: tuple(days) for t, days in counts.items()})
+    types = {event_type for day in per_day for event_type in day}
+    return TypeDayCounts(
+        per_day={t: tuple(day.get(t, 0) for day in per_day) for t in types}, days=len(per_day)
+    )
 
 
 async def products(
-    database: Database, *, tenant: str, window: DayWindow, unique: bool
+    database: Database, *, tenant: str, window: DayWindow, unique: bool, now: datetime
 ) -> list[ProductFigures]:
-    """Slugs with a product_view, add_to_cart or purchase (roles), by views desc, then slug asc."""
-    pipeline = pipelines.products_pipeline(tenant=tenant, window=window, unique=unique)
-    rows = await database.run_pipeline(EVENTS, pipeline)
+    """Slugs with a product_view, add_to_cart or purchase (roles), by views desc, then slug asc.
+
+    TOTAL counts events, UNIQUE distinct sessions (per role, whatever types a
+    session sent); units are Σ quantity of purchases in both modes.
+    """
+    activity = await summaries.over_range(
+        database, ProductActivity(), tenant=tenant, low=window.start, high=window.end, now=now
+    )
     counts: defaultdict[str, dict[str, int]] = defaultdict(dict)
     units: dict[str, int] = {}
-    keyed_names: dict[str, str] = {}  # slug → "time key|name" of its latest named event
-    for row in rows:
-        role, _, slug = str(row["_id"]).partition("|")
-        if row["name"] is not None and row["name"] > keyed_names.get(slug, ""):
-            keyed_names[slug] = row["name"]
+    named: dict[str, ProductRow] = {}  # slug → the row holding its latest name
+    for key, row in activity.items():
+        role, slug = slug_of(key)
+        latest = named.get(slug)
+        if row.keyed_name is not None and (
+            latest is None or latest.keyed_name is None or row.keyed_name > latest.keyed_name
+        ):
+            named[slug] = row
         if role in pipelines.PRODUCT_ROLES:  # other types only name the product
-            counts[slug][role] = int(row["count"])
+            counts[slug][role] = len(row.sessions) if unique else row.events
             if role == Role.PURCHASE:
-                units[slug] = int(row["units"])
+                units[slug] = row.units
     listed = [
         ProductFigures(
             slug=slug,
-            name=pipelines.text_after_time_key(keyed_names[slug]) if slug in keyed_names else slug,
+            name=product_name(named.get(slug), slug),
             views=by_role.get(Role.PRODUCT_VIEW, 0),
             add_to_cart=by_role.get(Role.ADD_TO_CART, 0),
             purchases=by_role.get(Role.PURCHASE, 0),
@@ -162,20 +176,25 @@ async def products(
     return sorted(listed, key=lambda figures: (-figures.views, figures.slug))
 
 
-async def sessions(database: Database, *, tenant: str, window: DayWindow, unique: bool) -> Sessions:
-    pipeline = pipelines.sessions_pipeline(tenant=tenant, window=window, unique=unique)
-    rows = await database.run_pipeline(EVENTS, pipeline)
-    by_source: defaultdict[str, int] = defaultdict(int)
-    by_role: dict[str, int] = dict.fromkeys(pipelines.FUNNEL_COUNT_ROLES, 0) if unique else {}
-    events = 0
-    for row in rows:
-        by_source[row["_id"] or DIRECT_SOURCE] += int(row["sessions"])
-        events += int(row["events"])
-        for role in by_role:
-            by_role[role] += int(row[role])
+async def sessions(
+    database: Database, *, tenant: str, window: DayWindow, unique: bool, now: datetime
+) -> Sessions:
+    """Sessions of the window, their events, sources and (UNIQUE) sessions per funnel role."""
+    state = await summaries.over_range(
+        database, SessionActivity(), tenant=tenant, low=window.start, high=window.end, now=now
+    )
+    by_source: Counter[str] = Counter(state.sources.values())
+    direct = len(state.events) - len(state.sources)
+    if direct:
+        by_source[DIRECT_SOURCE] += direct
+    by_role = (
+        {role.value: len(state.roles[role]) for role in pipelines.FUNNEL_COUNT_ROLES}
+        if unique
+        else {}
+    )
     return Sessions(
-        sessions=sum(by_source.values()),
-        events=events,
+        sessions=len(state.events),
+        events=sum(state.events.values()),
         sessions_by_type=by_role,
         sessions_by_source=dict(by_source),
     )

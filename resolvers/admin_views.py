@@ -63,6 +63,7 @@ async def funnel(
         tenant=tenant.id,
         window=window,
         source=checked_text(source, "source"),
+        now=context.now,
     )
     return as_type(Funnel, result)
 

@@ -25,7 +25,7 @@ from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
-from storage.documents import EVENTS, TENANTS, EventDocument, TenantDocument
+from storage.documents import EVENTS, HISTORY_VERSIONS, TENANTS, EventDocument, TenantDocument
 from storage.indexes import RATE_LIMITS, IndexSpec
 
 Pipeline = list[dict[str, Any]]
@@ -51,6 +51,9 @@ class Database(ABC):
         # How many aggregation pipelines ran: tests use it to check that a
         # selection runs only the passes it needs.
         self.pipelines_run = 0
+        # How long events are kept (EVENT_RETENTION_DAYS): the oldest hours are
+        # being purged, so summaries leave them alone.
+        self.retention_days = 365
 
     @abstractmethod
     async def insert_events(
@@ -75,6 +78,18 @@ class Database(ABC):
     @abstractmethod
     async def count_events(self, tenant: str | None = None) -> int:
         """How many events are stored (for one tenant, or all)."""
+
+    @abstractmethod
+    async def history_version(self, tenant: str) -> int:
+        """A number that changes whenever ``tenant``'s past is rewritten (an import).
+
+        Summaries of closed hours (``metrics.summaries``) are kept per version:
+        live tracking only writes into the current hour, so it leaves it alone.
+        """
+
+    @abstractmethod
+    async def history_changed(self, tenant: str) -> None:
+        """Move ``tenant``'s history version on (after an import has stored its events)."""
 
     @abstractmethod
     async def tenant(self, tenant_id: str) -> TenantDocument | None:
@@ -128,6 +143,9 @@ class MongoDatabase(Database):
         # Majority too: a counter that lost increments in a failover would admit
         # more than the limit for the rest of its minute.
         self._rate_limits = self._db.get_collection(RATE_LIMITS, write_concern=majority)
+        # {_id: tenant, version}: read by every summarised view, moved on by imports;
+        # majority, so that no process keeps reading a version a failover took back.
+        self._history = self._db.get_collection(HISTORY_VERSIONS, write_concern=majority)
 
     @classmethod
     def connect(cls, url: str, database: str) -> MongoDatabase:
@@ -186,6 +204,13 @@ class MongoDatabase(Database):
     async def count_events(self, tenant: str | None = None) -> int:
         query = {} if tenant is None else {"tenantId": tenant}
         return int(await self._events.count_documents(query))
+
+    async def history_version(self, tenant: str) -> int:
+        found = await self._history.find_one({"_id": tenant}, {"version": 1})
+        return 0 if found is None else int(found["version"])
+
+    async def history_changed(self, tenant: str) -> None:
+        await self._history.update_one({"_id": tenant}, {"$inc": {"version": 1}}, upsert=True)
 
     async def tenant(self, tenant_id: str) -> TenantDocument | None:
         found: TenantDocument | None = await self._tenants.find_one({"_id": tenant_id})

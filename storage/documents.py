@@ -9,6 +9,8 @@ from bson import ObjectId
 
 EVENTS = "analytics_events"
 TENANTS = "tenants"
+# Per tenant, a version moved on by every import (metrics.summaries).
+HISTORY_VERSIONS = "history_versions"
 
 
 class StoredContext(TypedDict, total=False):

@@ -20,6 +20,7 @@ async def open_database(settings: Settings) -> Database:
         )
     else:
         database = MongoDatabase.connect(settings.mongodb_url, settings.mongodb_database)
+        database.retention_days = settings.event_retention_days
     await database.ensure_indexes(event_indexes(retention_days=settings.event_retention_days))
     await database.ensure_indexes(rate_limit_indexes())
     return database

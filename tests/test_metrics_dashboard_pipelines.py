@@ -15,18 +15,12 @@ from zoneinfo import ZoneInfo
 import mongomock
 import pytest
 
-from core.vocabulary import ERROR_EVENT_TYPES, EventType
+from core.clock import to_naive_utc
+from core.vocabulary import EventType
 from metrics.abandonment import abandonment_pipeline
-from metrics.dashboard_pipelines import (
-    TIMELINE_TYPES,
-    day_boundaries,
-    products_pipeline,
-    sales_pipeline,
-    sessions_pipeline,
-    type_day_boundaries,
-    type_day_counts_pipeline,
-    whatsapp_pipeline,
-)
+from metrics.dashboard_pipelines import day_boundaries, sales_pipeline, whatsapp_pipeline
+from metrics.funnel import source_condition
+from metrics.hourly import ProductActivity, SessionActivity, TypeCounts
 from metrics.windows import DayWindow, dashboard_window
 from storage.database import Pipeline
 from storage.documents import EVENTS, EventDocument
@@ -38,18 +32,18 @@ UTC_WEEK = dashboard_window(NOW, ZoneInfo("UTC"))
 
 def every_pipeline(window: DayWindow) -> dict[str, Pipeline]:
     tenant = "default"
+    low, high = to_naive_utc(window.start), to_naive_utc(window.end)
     return {
         "sales": sales_pipeline(tenant=tenant, window=window),
-        "timeline": type_day_counts_pipeline(
-            tenant=tenant, window=window, event_types=TIMELINE_TYPES
+        "type counts": TypeCounts().pipeline(tenant, low, high),
+        "products": ProductActivity().pipeline(tenant, low, high),
+        "sessions": SessionActivity().pipeline(tenant, low, high),
+        "sessions of a source": SessionActivity(source_condition("google")).pipeline(
+            tenant, low, high
         ),
-        "errors": type_day_counts_pipeline(
-            tenant=tenant, window=window, event_types=ERROR_EVENT_TYPES
+        "sessions of direct": SessionActivity(source_condition("direct")).pipeline(
+            tenant, low, high
         ),
-        "products total": products_pipeline(tenant=tenant, window=window, unique=False),
-        "products unique": products_pipeline(tenant=tenant, window=window, unique=True),
-        "sessions total": sessions_pipeline(tenant=tenant, window=window, unique=False),
-        "sessions unique": sessions_pipeline(tenant=tenant, window=window, unique=True),
         "whatsapp": whatsapp_pipeline(tenant=tenant, window=window),
         "abandonment": abandonment_pipeline(tenant="default", match_range=window.match_range),
     }
@@ -91,40 +85,10 @@ def test_sales_pipeline() -> None:
     ]
 
 
-def test_type_day_keys_follow_the_zone_and_round_the_end_up() -> None:
-    # Madrid, around the autumn change: the 25th starts at 22:00 UTC the day
-    # before, the 26th at 23:00 UTC; the end (12:00:00.25) is rounded up.
-    now = datetime(2026, 10, 27, 12, 0, 0, 250_000, tzinfo=UTC)
-    window = dashboard_window(now, ZoneInfo("Europe/Madrid"))
-    assert type_day_boundaries([EventType.ORDER_COMPLETED], window) == [
-        "order_completed|2026-10-20T22:00:00",
-        "order_completed|2026-10-21T22:00:00",
-        "order_completed|2026-10-22T22:00:00",
-        "order_completed|2026-10-23T22:00:00",
-        "order_completed|2026-10-24T22:00:00",
-        "order_completed|2026-10-25T23:00:00",
-        "order_completed|2026-10-26T23:00:00",
-        "order_completed|2026-10-27T12:00:01",
-    ]
-    pipeline = type_day_counts_pipeline(
-        tenant="t", window=window, event_types=[EventType.ORDER_COMPLETED]
-    )
-    assert pipeline[0]["$match"]["eventType"] == {"$in": ["order_completed"]}
-    assert pipeline[1]["$bucket"]["groupBy"] == {
-        "$concat": [
-            "$eventType",
-            {"$dateToString": {"format": "|%Y-%m-%dT%H:%M:%S", "date": "$createdAt"}},
-        ]
-    }
-
-
 def test_boundaries_strictly_increase_when_now_is_midnight() -> None:
     window = dashboard_window(datetime(2026, 6, 15, tzinfo=UTC), ZoneInfo("UTC"))
     assert window.bucket_boundaries[-2:] == [datetime(2026, 6, 15)] * 2
     assert day_boundaries(window) == [datetime(2026, 6, 9) + timedelta(days=n) for n in range(7)]
-    keys = type_day_boundaries(["purchase"], window)
-    assert keys[-1] == "purchase|2026-06-15T00:00:00"
-    assert len(keys) == len(set(keys)) == 7
 
 
 def _stages(pipeline: Pipeline) -> Iterator[tuple[str, Any]]:

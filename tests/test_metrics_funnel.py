@@ -8,7 +8,8 @@ from zoneinfo import ZoneInfo
 
 import mongomock
 
-from metrics.funnel import FunnelResult, FunnelStep, funnel, funnel_pipeline
+from metrics.funnel import FunnelResult, FunnelStep, funnel, source_condition
+from metrics.hourly import SessionActivity
 from metrics.windows import funnel_window
 from storage.documents import EVENTS, EventDocument
 from storage.embedded import EmbeddedDatabase
@@ -34,7 +35,9 @@ JUNE_1_TO_10 = funnel_window(date(2026, 6, 1), date(2026, 6, 10), NOW, UTC_ZONE,
 
 async def test_empty_store(database: EmbeddedDatabase) -> None:
     window = funnel_window(None, None, NOW, UTC_ZONE, retention_days=365)
-    assert await funnel(database, tenant="default", window=window, source=None) == FunnelResult(
+    assert await funnel(
+        database, tenant="default", window=window, source=None, now=NOW
+    ) == FunnelResult(
         steps=steps(0, 0, 0, 0, 0),
         start_date=utc(2026, 5, 17),
         end_date=utc(2026, 6, 16),
@@ -60,7 +63,7 @@ async def test_distinct_sessions_counted_per_step_independently(
         event("wishlist:add", at=at, session="a"),  # custom event
         event("page_view", at=at, session="x", tenant="other"),
     )
-    result = await funnel(database, tenant="default", window=JUNE_1_TO_10, source=None)
+    result = await funnel(database, tenant="default", window=JUNE_1_TO_10, source=None, now=NOW)
     assert result == FunnelResult(
         steps=steps(2, 1, 0, 1, 1),
         start_date=utc(2026, 6, 1),
@@ -77,7 +80,7 @@ async def test_window_includes_the_whole_end_day(database: EmbeddedDatabase) -> 
         event("page_view", at=utc(2026, 6, 10, 23, 59, 59), session="last"),
         event("page_view", at=utc(2026, 6, 11), session="after"),
     )
-    result = await funnel(database, tenant="default", window=JUNE_1_TO_10, source=None)
+    result = await funnel(database, tenant="default", window=JUNE_1_TO_10, source=None, now=NOW)
     assert result.steps == steps(2, 0, 0, 0, 0)
 
 
@@ -91,7 +94,9 @@ async def test_day_edges_in_a_half_hour_zone(database: EmbeddedDatabase) -> None
         event("add_to_cart", at=utc(2026, 6, 10, 18, 29, 59), session="last"),
         event("add_to_cart", at=utc(2026, 6, 10, 18, 30), session="after"),
     )
-    assert await funnel(database, tenant="default", window=window, source=None) == FunnelResult(
+    assert await funnel(
+        database, tenant="default", window=window, source=None, now=NOW
+    ) == FunnelResult(
         steps=steps(0, 0, 2, 0, 0),
         start_date=utc(2026, 6, 9, 18, 30),
         end_date=utc(2026, 6, 10, 18, 30),
@@ -111,56 +116,37 @@ async def test_source_filter_and_direct_matches_null(database: EmbeddedDatabase)
         event("page_view", at=at, session="i1", source="instagram"),
     )
     tenant, window = "default", JUNE_1_TO_10
-    google = await funnel(database, tenant=tenant, window=window, source="google")
-    direct = await funnel(database, tenant=tenant, window=window, source="direct")
-    every = await funnel(database, tenant=tenant, window=window, source=None)
+    google = await funnel(database, tenant=tenant, window=window, source="google", now=NOW)
+    direct = await funnel(database, tenant=tenant, window=window, source="direct", now=NOW)
+    every = await funnel(database, tenant=tenant, window=window, source=None, now=NOW)
     assert (google.steps, google.source) == (steps(2, 1, 0, 0, 0), "google")
     assert (direct.steps, direct.source) == (steps(1, 0, 0, 0, 1), "direct")
     assert (every.steps, every.source) == (steps(4, 1, 0, 0, 1), None)
 
 
 def test_pipeline_as_data() -> None:
-    def is_a(types: list[str], role: str, otherwise: Any) -> dict[str, Any]:
-        return {"$cond": [{"$in": ["$eventType", types]}, role, otherwise]}
-
-    # The type's role, as a chain of $cond (a type outside them keeps its name).
-    role = is_a(
-        ["page_view", "page.viewed", "pageview"],
-        "page_view",
-        is_a(
-            ["product_view", "product.viewed", "product_click"],
-            "product_view",
-            is_a(
-                ["add_to_cart", "cart.item_added"],
-                "add_to_cart",
-                is_a(
-                    ["begin_checkout", "checkout.started"],
-                    "begin_checkout",
-                    is_a(["purchase", "order.completed"], "purchase", "$eventType"),
-                ),
-            ),
-        ),
+    # Per hour and session: events, the earliest source (time key|source), the types;
+    # "direct" is the events without a source.
+    keyed_source = {
+        "$cond": [
+            "$source",
+            {
+                "$concat": [
+                    {"$toString": {"$subtract": ["$createdAt", datetime(1000, 1, 1)]}},
+                    "|",
+                    "$source",
+                ]
+            },
+            None,
+        ]
+    }
+    pipeline = SessionActivity(source_condition("direct")).pipeline(
+        "t", datetime(2026, 6, 1), datetime(2026, 6, 11)
     )
-    assert funnel_pipeline(tenant="t", window=JUNE_1_TO_10, source="direct") == [
+    assert pipeline == [
         {
             "$match": {
                 "tenantId": "t",
-                "eventType": {
-                    "$in": [
-                        "page_view",
-                        "page.viewed",
-                        "pageview",
-                        "product_view",
-                        "product.viewed",
-                        "product_click",
-                        "add_to_cart",
-                        "cart.item_added",
-                        "begin_checkout",
-                        "checkout.started",
-                        "purchase",
-                        "order.completed",
-                    ]
-                },
                 "createdAt": {"$gte": datetime(2026, 6, 1), "$lt": datetime(2026, 6, 11)},
                 "source": None,
                 "bot": {"$ne": True},
@@ -168,11 +154,18 @@ def test_pipeline_as_data() -> None:
         },
         {
             "$group": {
-                "_id": {"$concat": [role, " ", "$sessionId"]},
-                "eventType": {"$first": "$eventType"},
+                "_id": {
+                    "$concat": [
+                        {"$dateToString": {"format": "%Y-%m-%dT%H", "date": "$createdAt"}},
+                        "|",
+                        "$sessionId",
+                    ]
+                },
+                "events": {"$sum": 1},
+                "source": {"$min": keyed_source},
+                "types": {"$addToSet": "$eventType"},
             }
         },
-        {"$group": {"_id": role, "sessions": {"$sum": 1}}},
     ]
 
 
@@ -194,7 +187,9 @@ async def test_embedded_fast_path_matches_plain_mongomock(database: EmbeddedData
     ]
     await store(database, *docs)
     for source in (None, "google", "direct"):
-        pipeline = funnel_pipeline(tenant="default", window=JUNE_1_TO_10, source=source)
+        pipeline = SessionActivity(source_condition(source)).pipeline(
+            "default", datetime(2026, 6, 1), datetime(2026, 6, 11)
+        )
         assert database._window(pipeline[0]["$match"]) is not None  # served by the index
         fast = await database.run_pipeline(EVENTS, pipeline)
         assert fast == plain_mongomock(docs, pipeline)

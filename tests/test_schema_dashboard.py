@@ -361,10 +361,11 @@ async def test_a_selection_runs_only_the_passes_it_needs(
 
 
 @pytest.mark.parametrize("mode", ["TOTAL", "UNIQUE"])
-async def test_all_27_fields_run_eight_passes(
+async def test_all_27_fields_run_seven_passes(
     database: EmbeddedDatabase, run: Run, mode: str
 ) -> None:
-    # sales, timeline, errors, products, sessions, whatsapp, abandonment, retention
+    # sales, type counts (timeline and errors), products, sessions, whatsapp,
+    # abandonment, retention
     await store(database, *shop())
     await dashboard(run, mode=mode)
-    assert database.pipelines_run == 8
+    assert database.pipelines_run == 7

@@ -273,6 +273,9 @@ class EmbeddedDatabase(Database):
         # process owns DATA_DIR; a restart starts the current minute afresh).
         self._counters: dict[str, list[Any]] = {}
         self._counters_sweep_at = datetime.min
+        # History versions (metrics.summaries): in memory, as the summaries they key are.
+        self._history: defaultdict[str, int] = defaultdict(int)
+        self.retention_days = retention_days
         self._lock = asyncio.Lock()
         # Large pipelines run in forked children (storage.embedded.offload); None: inline.
         self._offloader = Offloader(query_workers) if query_workers > 0 else None
@@ -480,6 +483,12 @@ class EmbeddedDatabase(Database):
             return len(self._docs)
         index = self._tenants.get(tenant)
         return 0 if index is None else len(index.all.docs)
+
+    async def history_version(self, tenant: str) -> int:
+        return self._history.get(tenant, 0)
+
+    async def history_changed(self, tenant: str) -> None:
+        self._history[tenant] += 1
 
     async def tenant(self, tenant_id: str) -> TenantDocument | None:
         return self._tenant_file().get(tenant_id)

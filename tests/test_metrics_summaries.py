@@ -1,0 +1,390 @@
+"""Hour summaries (metrics.summaries): pieces, the cache, and the same numbers as raw events.
+
+The reference answers here are computed in plain Python from the stored
+documents, straight from docs/metrics.md, and compared with what the views
+answer cold (nothing cached), warm (closed hours from the cache) and after an
+import into a closed hour, in zones whose days start on, off (Kolkata,
+Kathmandu) and across DST changes (Madrid) of UTC hours.
+"""
+
+from __future__ import annotations
+
+import bisect
+import random
+from collections import Counter, defaultdict
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from mongomock_motor import AsyncMongoMockClient
+
+from core.clock import to_aware_utc, to_naive_utc
+from core.roles import Role, role_of
+from core.vocabulary import DIRECT_SOURCE
+from metrics import dashboard_passes as passes
+from metrics import ingest, summaries
+from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel
+from metrics.hourly import SessionActivity, TypeCounts
+from metrics.windows import DayWindow, dashboard_window, funnel_window
+from storage.database import MongoDatabase
+from storage.documents import EventDocument
+from storage.embedded import EmbeddedDatabase
+from tests.conftest import event, store
+
+HOUR = timedelta(hours=1)
+TYPES = [
+    "page_view",
+    "page.viewed",
+    "product_view",
+    "product.viewed",
+    "product_click",
+    "add_to_cart",
+    "begin_checkout",
+    "checkout.started",
+    "purchase",
+    "order.completed",
+    "payment_error",
+    "newsletter_signup",
+]
+PRODUCT_ROLES = (Role.PRODUCT_VIEW, Role.ADD_TO_CART, Role.PURCHASE)
+
+
+# ---- pieces ------------------------------------------------------------------
+
+
+def naive(*parts: int) -> datetime:
+    return datetime(*parts)  # type: ignore[arg-type]
+
+
+def test_a_utc_day_is_whole_hours_cacheable_up_to_the_settled_hour() -> None:
+    plan = summaries.pieces(
+        [naive(2026, 6, 14), naive(2026, 6, 15), naive(2026, 6, 15, 12, 30)],
+        closed_before=naive(2026, 6, 15, 11),
+        kept_from=naive(2026, 1, 1),
+    )
+    assert [(p.low, p.high, p.bucket, p.cacheable) for p in plan] == [
+        *((naive(2026, 6, 14, h), naive(2026, 6, 14, h) + HOUR, 0, True) for h in range(24)),
+        *((naive(2026, 6, 15, h), naive(2026, 6, 15, h) + HOUR, 1, True) for h in range(11)),
+        (naive(2026, 6, 15, 11), naive(2026, 6, 15, 12), 1, False),
+        (naive(2026, 6, 15, 12), naive(2026, 6, 15, 12, 30), 1, False),
+    ]
+
+
+def test_kathmandu_days_cut_one_hour_in_two_and_it_is_read_raw() -> None:
+    # 00:00 in Kathmandu (+05:45) is 18:15 UTC the day before.
+    window = funnel_window(
+        date(2026, 6, 10),
+        date(2026, 6, 11),
+        naive(2026, 6, 15),
+        ZoneInfo("Asia/Kathmandu"),
+        retention_days=365,
+    )
+    plan = summaries.pieces(
+        window.bucket_boundaries, closed_before=naive(2026, 6, 15), kept_from=naive(2026, 1, 1)
+    )
+    raw = [(p.low, p.high, p.bucket) for p in plan if not p.cacheable]
+    assert raw == [
+        (naive(2026, 6, 9, 18, 15), naive(2026, 6, 9, 19), 0),
+        (naive(2026, 6, 10, 18), naive(2026, 6, 10, 18, 15), 0),
+        (naive(2026, 6, 10, 18, 15), naive(2026, 6, 10, 19), 1),
+        (naive(2026, 6, 11, 18), naive(2026, 6, 11, 18, 15), 1),
+    ]
+    assert [sum(p.bucket == b and p.cacheable for p in plan) for b in (0, 1)] == [23, 23]
+
+
+def test_a_dst_day_has_23_or_25_cacheable_hours_and_old_hours_are_raw() -> None:
+    madrid = ZoneInfo("Europe/Madrid")
+    spring = funnel_window(
+        date(2026, 3, 29), date(2026, 3, 29), naive(2026, 6, 1), madrid, retention_days=365
+    )
+    autumn = funnel_window(
+        date(2026, 10, 25), date(2026, 10, 25), naive(2026, 11, 1), madrid, retention_days=365
+    )
+    for window, hours in ((spring, 23), (autumn, 25)):
+        plan = summaries.pieces(
+            window.bucket_boundaries, closed_before=naive(2027, 1, 1), kept_from=naive(2026, 1, 1)
+        )
+        assert len(plan) == hours
+        assert all(p.cacheable for p in plan)
+    kept_from = naive(2026, 3, 29, 5)  # near the retention cutoff: not cached
+    plan = summaries.pieces(
+        spring.bucket_boundaries, closed_before=naive(2027, 1, 1), kept_from=kept_from
+    )
+    assert [p.cacheable for p in plan] == [p.low >= kept_from for p in plan]
+
+
+def test_the_cache_keeps_its_weight_bounded_and_drops_the_least_recently_used() -> None:
+    cache = summaries._Cache(capacity=10)
+    cache.put(("t", "k", naive(2026, 1, 1, 0)), 0, "a", 3)  # weight 3 + 1
+    cache.put(("t", "k", naive(2026, 1, 1, 1)), 0, "b", 3)
+    assert cache.get(("t", "k", naive(2026, 1, 1, 0)), 0) == "a"  # now the most recent
+    cache.put(("t", "k", naive(2026, 1, 1, 2)), 0, "c", 3)  # over 10: "b" goes
+    assert cache.get(("t", "k", naive(2026, 1, 1, 1)), 0) is None
+    assert cache.get(("t", "k", naive(2026, 1, 1, 2)), 0) == "c"
+    assert cache.weight == 8
+    assert cache.get(("t", "k", naive(2026, 1, 1, 2)), 1) is None  # another history version
+    assert cache.weight == 4
+    cache.put(("t", "k", naive(2026, 1, 1, 3)), 0, "huge", 50)  # larger than it all: not kept
+    assert len(cache) == 1
+
+
+# ---- the same numbers as the raw events ---------------------------------------
+
+
+def generated(seed: int, now: datetime, *, days: int = 9) -> list[EventDocument]:
+    """Sessions of 1–8 events over the ``days`` before ``now``, some spanning hours."""
+    rng = random.Random(seed)
+    docs: list[EventDocument] = []
+    for number in range(160):
+        at = now - timedelta(seconds=rng.randrange(days * 86400))
+        session = f"s{number}"
+        for _ in range(rng.randint(1, 8)):
+            at += timedelta(minutes=rng.choice([0, 3, 17, 45, 70]), milliseconds=rng.randrange(999))
+            if at >= now:
+                break
+            kind = rng.choice(TYPES)
+            docs.append(
+                event(
+                    kind,
+                    at=at,
+                    session=session,
+                    tenant="default" if rng.random() < 0.9 else "other",
+                    user=rng.choice([None, "ana@x", "bo@x"]),
+                    slug=rng.choice([None, "p0", "p1", "p2", "p3|x"]),
+                    name=rng.choice([None, "Tee", "Cap", "Bag"]),
+                    price=rng.choice([None, 10.0, 2.5]),
+                    quantity=rng.randint(1, 3),
+                    source=rng.choice([None, None, "google", "instagram"]),
+                )
+            )
+    bot = event("page_view", at=now - timedelta(hours=30), session="bot", source="google")
+    bot["bot"] = True
+    docs.append(bot)
+    return docs
+
+
+def in_window(docs: list[EventDocument], window: DayWindow, tenant: str) -> list[EventDocument]:
+    low, high = to_naive_utc(window.start), to_naive_utc(window.end)
+    return [
+        d
+        for d in docs
+        if d["tenantId"] == tenant and not d.get("bot") and low <= d["createdAt"] < high
+    ]
+
+
+def day_index(window: DayWindow, doc: EventDocument) -> int:
+    return bisect.bisect_right(window.day_starts, to_aware_utc(doc["createdAt"])) - 1
+
+
+def expected_type_counts(docs: list[EventDocument], window: DayWindow) -> dict[str, list[int]]:
+    counts: defaultdict[str, list[int]] = defaultdict(lambda: [0] * len(window.days))
+    for doc in in_window(docs, window, "default"):
+        counts[doc["eventType"]][day_index(window, doc)] += 1
+    return dict(counts)
+
+
+def expected_sessions(
+    docs: list[EventDocument], window: DayWindow, *, unique: bool
+) -> passes.Sessions:
+    events: Counter[str] = Counter()
+    earliest: dict[str, tuple[datetime, str]] = {}
+    roles: defaultdict[str, set[str]] = defaultdict(set)
+    for doc in in_window(docs, window, "default"):
+        session = doc["sessionId"]
+        events[session] += 1
+        if doc["source"] is not None:
+            keyed = (doc["createdAt"], doc["source"])
+            earliest[session] = min(earliest.get(session, keyed), keyed)
+        role = role_of(doc["eventType"])
+        if role is not None:
+            roles[role.value].add(session)
+    by_source = Counter(source for _, source in earliest.values())
+    if len(events) > len(earliest):
+        by_source[DIRECT_SOURCE] += len(events) - len(earliest)
+    funnel_roles = ("product_view", "add_to_cart", "begin_checkout", "purchase")
+    return passes.Sessions(
+        sessions=len(events),
+        events=sum(events.values()),
+        sessions_by_type={r: len(roles[r]) for r in funnel_roles} if unique else {},
+        sessions_by_source=dict(by_source),
+    )
+
+
+def expected_products(
+    docs: list[EventDocument], window: DayWindow, *, unique: bool
+) -> list[passes.ProductFigures]:
+    counted: defaultdict[tuple[str, str], list[str]] = defaultdict(list)
+    units: Counter[str] = Counter()
+    names: dict[str, tuple[datetime, str]] = {}
+    for doc in in_window(docs, window, "default"):
+        slug = doc["productSlug"]
+        if slug is None:
+            continue
+        if doc["productName"] is not None:
+            # the latest name; equal times: the greater name (as the keyed text compares)
+            moment = doc["createdAt"]
+            keyed = (
+                moment.replace(microsecond=moment.microsecond // 1000 * 1000),
+                doc["productName"],
+            )
+            names[slug] = max(names.get(slug, keyed), keyed)
+        role = role_of(doc["eventType"])
+        if role in PRODUCT_ROLES:
+            counted[(slug, role.value)].append(doc["sessionId"])
+            if role == Role.PURCHASE:
+                units[slug] += doc["quantity"]
+
+    def count(slug: str, role: Role) -> int:
+        sessions = counted.get((slug, role.value), [])
+        return len(set(sessions)) if unique else len(sessions)
+
+    slugs = {slug for slug, _ in counted}
+    listed = [
+        passes.ProductFigures(
+            slug=slug,
+            name=names[slug][1] if slug in names else slug,
+            views=count(slug, Role.PRODUCT_VIEW),
+            add_to_cart=count(slug, Role.ADD_TO_CART),
+            purchases=count(slug, Role.PURCHASE),
+            purchases_units=units[slug],
+        )
+        for slug in slugs
+    ]
+    return sorted(listed, key=lambda p: (-p.views, p.slug))
+
+
+def expected_funnel(
+    docs: list[EventDocument], window: DayWindow, source: str | None
+) -> list[FunnelStep]:
+    wanted = None if source == DIRECT_SOURCE else source
+    sessions: defaultdict[Role, set[str]] = defaultdict(set)
+    for doc in in_window(docs, window, "default"):
+        if source is not None and doc["source"] != wanted:
+            continue
+        role = role_of(doc["eventType"])
+        if role in FUNNEL_ROLES:
+            sessions[role].add(doc["sessionId"])
+    return [FunnelStep(step=role.value, count=len(sessions[role])) for role in FUNNEL_ROLES]
+
+
+async def assert_views_match(
+    database: EmbeddedDatabase, docs: list[EventDocument], zone: ZoneInfo, now: datetime
+) -> None:
+    week = dashboard_window(now, zone)
+    counts = await passes.type_day_counts(database, tenant="default", window=week, now=now)
+    expected = expected_type_counts(docs, week)
+    assert {t: list(c) for t, c in counts.per_day.items()} == expected
+    assert counts.total("never_sent") == 0
+    for unique in (False, True):
+        assert await passes.sessions(
+            database, tenant="default", window=week, unique=unique, now=now
+        ) == expected_sessions(docs, week, unique=unique)
+        assert await passes.products(
+            database, tenant="default", window=week, unique=unique, now=now
+        ) == expected_products(docs, week, unique=unique)
+    month = funnel_window(None, None, now, zone, retention_days=365)
+    for source in (None, "google", DIRECT_SOURCE):
+        result = await funnel(database, tenant="default", window=month, source=source, now=now)
+        assert result.steps == expected_funnel(docs, month, source), source
+
+
+ZONES = ["UTC", "America/Bogota", "Asia/Kolkata", "Asia/Kathmandu", "Europe/Madrid"]
+
+
+@pytest.mark.parametrize("zone_name", ZONES)
+@pytest.mark.parametrize(
+    "now",
+    [
+        datetime(2026, 6, 15, 12, 7, 30, tzinfo=UTC),
+        datetime(2026, 3, 31, 0, 20, tzinfo=UTC),  # the week holds Madrid's spring change
+        datetime(2026, 10, 27, 23, 59, tzinfo=UTC),  # ... and the autumn one
+    ],
+    ids=["june", "spring", "autumn"],
+)
+async def test_cold_warm_and_after_an_import_the_views_answer_as_the_raw_events(
+    database: EmbeddedDatabase, zone_name: str, now: datetime
+) -> None:
+    zone = ZoneInfo(zone_name)
+    docs = generated(seed=len(zone_name) + now.month, now=now)
+    await store(database, *docs)
+    await assert_views_match(database, docs, zone, now)  # cold: computes, caches
+    assert len(summaries.cache_of(database)) > 0
+    before = database.pipelines_run
+    await assert_views_match(database, docs, zone, now)  # warm: closed hours cached
+    warm = database.pipelines_run - before
+    before = database.pipelines_run
+    summaries._caches.pop(database)
+    await assert_views_match(database, docs, zone, now)
+    cold = database.pipelines_run - before
+    if zone_name not in ("Asia/Kolkata", "Asia/Kathmandu"):
+        # Warm, each pass reads only the open hour (the settling one with it).
+        # In Kolkata and Kathmandu it also reads the two parts of every hour a
+        # day edge cuts, apart: more, smaller pipelines than cold.
+        assert warm < cold
+    # An import into a closed hour two days ago (and one into another tenant).
+    old = now - timedelta(days=2, hours=3)
+    late = [
+        event("product_view", at=old, session="imp", slug="p1", name="Late", source="google"),
+        event("purchase", at=old + HOUR, session="imp", slug="p1", quantity=3),
+        event("page_view", at=old, session="imp2", tenant="other"),
+    ]
+    assert await ingest.import_events(database, late) == (3, 0)
+    await assert_views_match(database, [*docs, *late], zone, now)
+
+
+async def test_the_open_hour_is_read_raw_and_live_events_show_at_once(
+    database: EmbeddedDatabase,
+) -> None:
+    now = datetime(2026, 6, 15, 12, 30, tzinfo=UTC)
+    await store(database, event("page_view", at=now - timedelta(hours=5), session="a"))
+    first = await summaries.over_range(
+        database, TypeCounts(), tenant="default", low=now - 6 * HOUR, high=now, now=now
+    )
+    # A live event lands in the open hour; nothing moves the history version.
+    await store(database, event("page_view", at=now - timedelta(minutes=1), session="b"))
+    second = await summaries.over_range(
+        database, TypeCounts(), tenant="default", low=now - 6 * HOUR, high=now, now=now
+    )
+    assert (first, second) == ({"page_view": 1}, {"page_view": 2})
+
+
+async def test_sessions_spanning_hours_count_once_with_their_earliest_source(
+    database: EmbeddedDatabase,
+) -> None:
+    now = datetime(2026, 6, 15, 12, tzinfo=UTC)
+    at = datetime(2026, 6, 15, 8, 50, tzinfo=UTC)
+    await store(
+        database,
+        event("page_view", at=at, session="a"),  # no source in its first hour
+        event("product_view", at=at + timedelta(minutes=20), session="a", source="instagram"),
+        event("add_to_cart", at=at + timedelta(minutes=80), session="a", source="google"),
+        event("page_view", at=at + timedelta(minutes=90), session="b", source="google"),
+    )
+    for _ in range(2):  # cold, then warm
+        state = await summaries.over_range(
+            database, SessionActivity(), tenant="default", low=now - 6 * HOUR, high=now, now=now
+        )
+        assert state.events == {"a": 3, "b": 1}
+        assert state.sources == {"a": "instagram", "b": "google"}
+        assert state.roles[Role.ADD_TO_CART] == {"a"}
+        assert state.roles[Role.PAGE_VIEW] == {"a", "b"}
+
+
+async def test_history_versions_on_mongodb_move_on_per_tenant() -> None:
+    mongo = MongoDatabase(AsyncMongoMockClient(tz_aware=False), "history_test")
+    assert await mongo.history_version("shop") == 0
+    await mongo.history_changed("shop")
+    await mongo.history_changed("shop")
+    await mongo.history_changed("other")
+    assert (await mongo.history_version("shop"), await mongo.history_version("other")) == (2, 1)
+    assert await mongo.history_version("nobody") == 0
+
+
+async def test_an_import_moves_every_tenant_it_names_on_even_when_all_were_duplicates(
+    database: EmbeddedDatabase,
+) -> None:
+    doc = event("page_view", at=datetime(2026, 6, 1, tzinfo=UTC), tenant="shop")
+    assert await ingest.import_events(database, [doc]) == (1, 0)
+    assert await ingest.import_events(database, [doc]) == (0, 1)
+    assert await database.history_version("shop") == 2
+    assert await database.history_version("default") == 0
