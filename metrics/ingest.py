@@ -391,15 +391,7 @@ def _status(doc: EventDocument, stored: bool) -> TrackStatus:
 
 
 async def import_events(database: Database, docs: Sequence[EventDocument]) -> tuple[int, int]:
-    """Store imported events; returns (inserted, duplicates).
-
-    An import writes into the past, so each of its tenants' history version
-    moves on afterwards (``metrics.summaries``): every process then reads the
-    closed hours afresh. Even when nothing new was stored — a retried import
-    whose first try stored its events and failed before this point.
-    """
+    """Store imported events; returns (inserted, duplicates)."""
     stored = await database.insert_events(docs, retire_before=None)
-    for tenant in sorted({doc["tenantId"] for doc in docs}):
-        await database.history_changed(tenant)
     inserted = sum(stored)
     return inserted, len(stored) - inserted

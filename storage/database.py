@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
+from core.clock import to_naive_utc, utcnow
 from storage.documents import EVENTS, HISTORY_VERSIONS, TENANTS, EventDocument, TenantDocument
 from storage.indexes import RATE_LIMITS, IndexSpec
 
@@ -33,6 +34,11 @@ log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
 INDEX_OPTIONS_CONFLICT = (85, 86)
+
+
+# An event created longer than this before the clock was written into the past.
+# Summaries only cache hours that ended longer ago than this (SETTLE, 5 min).
+PAST = timedelta(minutes=1)
 
 
 def retired_key(key: str, event_id: object) -> str:
@@ -81,15 +87,25 @@ class Database(ABC):
 
     @abstractmethod
     async def history_version(self, tenant: str) -> int:
-        """A number that changes whenever ``tenant``'s past is rewritten (an import).
+        """A number that changes whenever a write reaches into ``tenant``'s past.
 
-        Summaries of closed hours (``metrics.summaries``) are kept per version:
-        live tracking only writes into the current hour, so it leaves it alone.
+        Summaries of closed hours (``metrics.summaries``) are kept per version.
+        ``insert_events`` moves it on, after writing, for every tenant of a batch
+        holding an event created more than ``PAST`` before the clock (an import),
+        stored or duplicate: a retried import whose first try stored its events
+        but failed before the move still moves it. Live tracking writes at the
+        clock's time and leaves it alone.
         """
 
     @abstractmethod
     async def history_changed(self, tenant: str) -> None:
-        """Move ``tenant``'s history version on (after an import has stored its events)."""
+        """Move ``tenant``'s history version on."""
+
+    async def _past_written(self, docs: Sequence[EventDocument]) -> None:
+        """Called by ``insert_events`` after its write: see ``history_version``."""
+        past = to_naive_utc(utcnow()) - PAST
+        for tenant in sorted({doc["tenantId"] for doc in docs if doc["createdAt"] < past}):
+            await self.history_changed(tenant)
 
     @abstractmethod
     async def tenant(self, tenant_id: str) -> TenantDocument | None:
@@ -172,6 +188,7 @@ class MongoDatabase(Database):
             for index, doc in enumerate(docs):
                 if not stored[index]:
                     stored[index] = await self._retry_after_retire(doc, retire_before)
+        await self._past_written(docs)
         return stored
 
     async def _retry_after_retire(self, doc: EventDocument, retire_before: datetime) -> bool:

@@ -136,3 +136,15 @@ async def client(
 
 
 Builder = Callable[..., EventDocument]
+
+
+SET_FIELDS = ("types", "sessions")
+
+
+def sets_sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``rows`` with the arrays of ``$addToSet`` (``SET_FIELDS``) sorted: their order is
+    unspecified, on MongoDB as in mongomock and the embedded engine."""
+    return [
+        {key: sorted(value) if key in SET_FIELDS else value for key, value in row.items()}
+        for row in rows
+    ]

@@ -25,7 +25,7 @@ from metrics.windows import DayWindow, dashboard_window
 from storage.database import Pipeline
 from storage.documents import EVENTS, EventDocument
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import NOW, event, store
+from tests.conftest import NOW, event, sets_sorted, store
 
 UTC_WEEK = dashboard_window(NOW, ZoneInfo("UTC"))
 
@@ -154,5 +154,5 @@ async def test_embedded_fast_path_answers_as_mongomock_does(
     for name, pipeline in every_pipeline(window).items():
         fast = await database.run_pipeline(EVENTS, pipeline)
         slow = list(plain.aggregate(pipeline))
-        assert fast == slow, name
+        assert sets_sorted(fast) == sets_sorted(slow), name
         assert fast, f"{name}: the store should give it something to count"

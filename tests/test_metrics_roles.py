@@ -11,18 +11,13 @@ import mongomock
 import pytest
 
 from core.roles import ROLE_TYPES, Role, role_of, types_of, types_of_roles
-from metrics.alert_rules import (
-    abandoned_carts_pipeline,
-    stuck_sessions_pipeline,
-    unconverted_products_pipeline,
-)
 from metrics.customers import buyers_pipeline, retention_window
-from metrics.windows import dashboard_window, rolling
+from metrics.windows import dashboard_window
 from storage.documents import EVENTS
 from storage.embedded import EmbeddedDatabase
 from storage.embedded import store as embedded_store
 from storage.embedded.offload import Offloader
-from tests.conftest import NOW, Run, event, store
+from tests.conftest import NOW, Run, event, sets_sorted, store
 from tests.test_metrics_dashboard_pipelines import every_pipeline
 
 
@@ -435,18 +430,14 @@ async def test_role_pipelines_run_on_the_embedded_engine_as_on_mongomock(
     plain: Any = mongomock.MongoClient(tz_aware=False).db[EVENTS]
     plain.insert_many([dict(doc) for doc in docs])
     window = dashboard_window(NOW, ZoneInfo("UTC"))
-    rolling_week = rolling(NOW, hours=7 * 24)
     pipelines = {
         **every_pipeline(window),
         "buyers": buyers_pipeline(tenant="default", window=retention_window(NOW)),
-        "unconverted": unconverted_products_pipeline(tenant="default", window=rolling_week),
-        "carts": abandoned_carts_pipeline(tenant="default", window=rolling_week),
-        "stuck": stuck_sessions_pipeline(tenant="default", window=rolling_week),
     }
     for name, pipeline in pipelines.items():
         assert database._window(pipeline[0]["$match"]) is not None, name  # the index serves it
         fast = await database.run_pipeline(EVENTS, pipeline)
-        assert fast == list(plain.aggregate(pipeline)), name
+        assert sets_sorted(fast) == sets_sorted(list(plain.aggregate(pipeline))), name
         assert fast, name
     assert database._offloader is None or database._offloader.forks == len(pipelines)
 

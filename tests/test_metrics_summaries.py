@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from mongomock_motor import AsyncMongoMockClient
 
-from core.clock import to_aware_utc, to_naive_utc
+from core.clock import to_aware_utc, to_naive_utc, utcnow
 from core.roles import Role, role_of
 from core.vocabulary import DIRECT_SOURCE
 from metrics import dashboard_passes as passes
@@ -335,15 +335,17 @@ async def test_cold_warm_and_after_an_import_the_views_answer_as_the_raw_events(
 async def test_the_open_hour_is_read_raw_and_live_events_show_at_once(
     database: EmbeddedDatabase,
 ) -> None:
-    now = datetime(2026, 6, 15, 12, 30, tzinfo=UTC)
+    now = utcnow()
     await store(database, event("page_view", at=now - timedelta(hours=5), session="a"))
+    version = await database.history_version("default")
     first = await summaries.over_range(
         database, TypeCounts(), tenant="default", low=now - 6 * HOUR, high=now, now=now
     )
-    # A live event lands in the open hour; nothing moves the history version.
-    await store(database, event("page_view", at=now - timedelta(minutes=1), session="b"))
+    # A live event lands in the open hour and leaves the history version alone.
+    await store(database, event("page_view", at=utcnow(), session="b"))
+    assert await database.history_version("default") == version
     second = await summaries.over_range(
-        database, TypeCounts(), tenant="default", low=now - 6 * HOUR, high=now, now=now
+        database, TypeCounts(), tenant="default", low=now - 6 * HOUR, high=utcnow(), now=utcnow()
     )
     assert (first, second) == ({"page_view": 1}, {"page_view": 2})
 
@@ -380,11 +382,20 @@ async def test_history_versions_on_mongodb_move_on_per_tenant() -> None:
     assert await mongo.history_version("nobody") == 0
 
 
-async def test_an_import_moves_every_tenant_it_names_on_even_when_all_were_duplicates(
-    database: EmbeddedDatabase,
+@pytest.mark.parametrize("kind", ["embedded", "mongodb"])
+async def test_a_write_into_the_past_moves_its_tenants_on_even_as_a_duplicate(
+    database: EmbeddedDatabase, kind: str
 ) -> None:
-    doc = event("page_view", at=datetime(2026, 6, 1, tzinfo=UTC), tenant="shop")
-    assert await ingest.import_events(database, [doc]) == (1, 0)
-    assert await ingest.import_events(database, [doc]) == (0, 1)
-    assert await database.history_version("shop") == 2
-    assert await database.history_version("default") == 0
+    target = (
+        database
+        if kind == "embedded"
+        else MongoDatabase(AsyncMongoMockClient(tz_aware=False), "past_writes")
+    )
+    old = event("page_view", at=utcnow() - timedelta(minutes=2), tenant="shop")
+    assert await ingest.import_events(target, [old]) == (1, 0)
+    assert await ingest.import_events(target, [old]) == (0, 1)  # a retried import
+    assert await target.history_version("shop") == 2
+    live = event("page_view", at=utcnow(), tenant="shop", session="now")
+    await target.insert_events([live], retire_before=None)
+    assert await target.history_version("shop") == 2
+    assert await target.history_version("default") == 0

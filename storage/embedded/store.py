@@ -425,6 +425,7 @@ class EmbeddedDatabase(Database):
                 accepted.append(doc)
                 stored.append(True)
             if not accepted:
+                await self._past_written(docs)
                 return stored
             # Journal first, the batch in one write: once it returns, it survives a crash.
             records = [{"op": "retire", "id": i, "key": key} for i, key in retired]
@@ -441,6 +442,7 @@ class EmbeddedDatabase(Database):
         if self._unsettled >= SETTLE_EVERY_EVENTS:
             self._unsettled = 0
             _settle_heap()
+        await self._past_written(docs)
         return stored
 
     def _plan(self, match: dict[str, Any]) -> _Plan | None:
