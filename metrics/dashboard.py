@@ -9,10 +9,9 @@ pass           fields
 =============  =====================================================================
 sales          totalSales, totalRevenue, averageOrderValue, salesByDay, topProducts,
                sessionStats (sessionsWithPurchase)
-timeline       eventsTimeline, checkoutStarted/paymentInfoEntered/orderCompletedCount,
+types          eventsTimeline, checkoutStarted/paymentInfoEntered/orderCompletedCount,
                conversionCheckoutToPayment, conversionPaymentToOrder,
-               eventCounts and conversionRates in TOTAL mode
-errors         errorCounts, errorsTimeline
+               eventCounts and conversionRates in TOTAL mode, errorCounts, errorsTimeline
 products       topViewedProducts, productPerformance
 sessions       sessionStats, trafficSources, eventCounts and conversionRates in UNIQUE
 whatsapp       whatsappSessions, whatsappPurchases, whatsappSessionsList
@@ -27,6 +26,9 @@ payment_info_entered, order_completed and the error types are Urban Store types.
 
 Window: 00:00 of (today − 6 days) in the query's zone to the request time
 (``metrics.windows.dashboard_window``). Days are calendar days of that zone.
+
+The types, products and sessions passes read hour summaries
+(``metrics.summaries``): closed hours from memory, the open one raw.
 """
 
 from __future__ import annotations
