@@ -188,11 +188,11 @@ def cache_of(database: Database) -> _Cache:
 
 
 def _by_hour(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
-    grouped: dict[datetime, list[dict[str, Any]]] = {}
+    """Rows by the hour their key starts with (each distinct key text parsed once)."""
+    by_text: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        hour = datetime.strptime(str(row["_id"])[:HOUR_KEY_WIDTH], "%Y-%m-%dT%H")
-        grouped.setdefault(hour, []).append(row)
-    return grouped
+        by_text.setdefault(row["_id"][:HOUR_KEY_WIDTH], []).append(row)
+    return {datetime.strptime(text, "%Y-%m-%dT%H"): group for text, group in by_text.items()}
 
 
 async def per_bucket(
