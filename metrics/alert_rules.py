@@ -17,7 +17,7 @@ from core.roles import Role
 from core.vocabulary import EventType
 from metrics import summaries
 from metrics.filters import PEOPLE
-from metrics.hourly import ProductActivity, SessionActivity, Sessions, slug_of
+from metrics.hourly import ProductActivity, SessionActivity, SessionSpan, slug_of
 from metrics.windows import Rolling, rolling
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
@@ -99,7 +99,7 @@ async def payment_errors(database: Database, *, tenant: str, now: datetime) -> i
     return int(rows[0]["count"]) if rows else 0
 
 
-async def _sessions(database: Database, *, tenant: str, now: datetime, hours: int) -> Sessions:
+async def _sessions(database: Database, *, tenant: str, now: datetime, hours: int) -> SessionSpan:
     window = rolling(now, hours=hours)
     return await summaries.over_range(
         database, SessionActivity(), tenant=tenant, low=window.start, high=window.end, now=now
@@ -109,15 +109,15 @@ async def _sessions(database: Database, *, tenant: str, now: datetime, hours: in
 async def abandoned_carts(database: Database, *, tenant: str, now: datetime) -> int:
     """Sessions with an ``add_to_cart`` and no ``begin_checkout`` (roles) in the last 6 hours."""
     state = await _sessions(database, tenant=tenant, now=now, hours=CARTS_HOURS)
-    return len(state.roles[Role.ADD_TO_CART] - state.roles[Role.BEGIN_CHECKOUT])
+    return len(state.role(Role.ADD_TO_CART) - state.role(Role.BEGIN_CHECKOUT))
 
 
 async def stuck_sessions(database: Database, *, tenant: str, now: datetime) -> int:
     """Sessions with > 15 events (any type) and no ``purchase`` in the last 24 hours."""
     state = await _sessions(database, tenant=tenant, now=now, hours=STUCK_HOURS)
-    bought = state.roles[Role.PURCHASE]
+    bought = state.role(Role.PURCHASE)
     return sum(
         1
-        for session, events in state.events.items()
+        for session, events in state.events_by_session.items()
         if events > STUCK_EVENTS_ABOVE and session not in bought
     )

@@ -183,18 +183,18 @@ async def sessions(
     state = await summaries.over_range(
         database, SessionActivity(), tenant=tenant, low=window.start, high=window.end, now=now
     )
+    sessions = len(state.sessions)
     by_source: Counter[str] = Counter(state.sources.values())
-    direct = len(state.events) - len(state.sources)
-    if direct:
+    if direct := sessions - len(state.sources):
         by_source[DIRECT_SOURCE] += direct
     by_role = (
-        {role.value: len(state.roles[role]) for role in pipelines.FUNNEL_COUNT_ROLES}
+        {role.value: len(state.role(role)) for role in pipelines.FUNNEL_COUNT_ROLES}
         if unique
         else {}
     )
     return Sessions(
-        sessions=len(state.events),
-        events=sum(state.events.values()),
+        sessions=sessions,
+        events=state.events,
         sessions_by_type=by_role,
         sessions_by_source=dict(by_source),
     )

@@ -8,6 +8,8 @@
 * ``SessionActivity``: per session, its events, its earliest source and the
   roles it played, optionally for one source only (sessionStats, trafficSources,
   the UNIQUE eventCounts, the funnel, abandoned carts, stuck sessions).
+* ``BuyerActivity``: per logged-in buyer, purchase lines, orders and the latest
+  purchase (retentionMetrics, rfm).
 
 Partial states hold sets and maps of session ids, so merging pieces is set union
 and map update: exact distinct counts over any range, in C-speed operations.
@@ -18,11 +20,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
 from typing import Any
 
-from core.roles import Role, role_expression, role_of
+from core.roles import Role, in_role, role_expression, role_of
 from metrics.dashboard_pipelines import PRODUCT_ROLES, keyed_text, text_after_time_key
-from metrics.lines import QUANTITY
+from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.summaries import Summary, after_hour, hour_keyed
 from storage.database import Pipeline
 
@@ -36,7 +40,7 @@ SESSION_ROLES: tuple[Role, ...] = (
 )
 
 
-class TypeCounts(Summary[Counter[str]]):
+class TypeCounts(Summary[Counter[str], Counter[str]]):
     """Events per type."""
 
     def key(self) -> Hashable:
@@ -68,7 +72,7 @@ class ProductRow:
     sessions: set[str] = field(default_factory=set)
 
 
-class ProductActivity(Summary[dict[str, ProductRow]]):
+class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
     """Per ``role|slug``: events, units, sessions, latest name."""
 
     def key(self) -> Hashable:
@@ -132,14 +136,57 @@ def product_name(row: ProductRow | None, slug: str) -> str:
 
 @dataclass(slots=True)
 class Sessions:
-    """Sessions of a span: events per session, earliest source, sessions per role."""
+    """Sessions of one piece: events per session, earliest source, sessions per role."""
 
     events: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # only sessions with a source
     roles: dict[Role, set[str]] = field(default_factory=lambda: {r: set() for r in SESSION_ROLES})
 
 
-class SessionActivity(Summary[Sessions]):
+class SessionSpan:
+    """Sessions of consecutive pieces, each figure merged when first asked for.
+
+    A funnel needs only the role sets, the dashboard counts and sources, the
+    stuck-sessions alert events per session: nobody pays for what it does not
+    read. Sets and maps are merged in C (``set.union``, ``dict.update``).
+    """
+
+    def __init__(self, pieces: Sequence[Sessions]) -> None:
+        self._pieces = pieces
+        self._roles: dict[Role, set[str]] = {}
+
+    @cached_property
+    def sessions(self) -> set[str]:
+        return set().union(*(piece.events for piece in self._pieces))
+
+    @cached_property
+    def events(self) -> int:
+        return sum(sum(piece.events.values()) for piece in self._pieces)
+
+    @cached_property
+    def events_by_session(self) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        for piece in self._pieces:
+            counts.update(piece.events)
+        return counts
+
+    @cached_property
+    def sources(self) -> dict[str, str]:
+        """Each session's source in its earliest piece that has one."""
+        merged: dict[str, str] = {}
+        for piece in reversed(self._pieces):  # newest first, each overwritten
+            merged.update(piece.sources)
+        return merged
+
+    def role(self, role: Role) -> set[str]:
+        """Sessions with an event of ``role`` (one of ``SESSION_ROLES``)."""
+        found = self._roles.get(role)
+        if found is None:
+            found = self._roles[role] = set().union(*(piece.roles[role] for piece in self._pieces))
+        return found
+
+
+class SessionActivity(Summary[Sessions, SessionSpan]):
     """Per session: events, earliest source, roles; with ``source``, its events only."""
 
     def __init__(self, source_match: dict[str, Any] | None = None) -> None:
@@ -173,20 +220,8 @@ class SessionActivity(Summary[Sessions]):
                     state.roles[role].add(session)
         return state
 
-    def merge(self, partials: Sequence[Sessions]) -> Sessions:
-        if len(partials) == 1:
-            return partials[0]
-        merged = Sessions()
-        events = merged.events
-        for partial in partials:
-            for session, count in partial.events.items():
-                events[session] = events.get(session, 0) + count
-            for role, sessions in partial.roles.items():
-                merged.roles[role] |= sessions
-        # The earliest piece with a source wins: newest first, each overwritten.
-        for partial in reversed(partials):
-            merged.sources.update(partial.sources)
-        return merged
+    def merge(self, partials: Sequence[Sessions]) -> SessionSpan:
+        return SessionSpan(partials)
 
     def weight(self, partial: Sessions) -> int:
         return (
@@ -194,3 +229,64 @@ class SessionActivity(Summary[Sessions]):
             + len(partial.sources)
             + sum(len(sessions) for sessions in partial.roles.values())
         )
+
+
+@dataclass(slots=True)
+class BuyerLines:
+    """One logged-in buyer's purchase lines in a span."""
+
+    last_purchase: datetime  # naive UTC
+    orders: set[Any]  # metadata.order_id, else the purchase event's own _id
+    line_values: list[float]  # price × quantity of each line
+
+
+class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
+    """Per logged-in buyer (``userId``): purchase-role lines, orders, latest purchase.
+
+    The line values themselves are kept (a buyer has few), so a span's monetary
+    value is ``math.fsum`` of all of them: the same to the last bit however the
+    span is cut into pieces.
+    """
+
+    def key(self) -> Hashable:
+        return "buyers"
+
+    def match(self) -> dict[str, Any]:
+        return {"eventType": in_role(Role.PURCHASE), "userId": {"$ne": None}}
+
+    def stages(self) -> Pipeline:
+        group = {
+            "_id": hour_keyed("$userId"),
+            "lastPurchase": {"$max": "$createdAt"},
+            "orders": {"$addToSet": {"$ifNull": ["$orderId", "$_id"]}},
+            "lines": {"$push": LINE_VALUE},
+        }
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, BuyerLines]:
+        return {
+            after_hour(row["_id"]): BuyerLines(
+                last_purchase=row["lastPurchase"],
+                orders=set(row["orders"]),
+                line_values=[float(value) for value in row["lines"]],
+            )
+            for row in rows
+        }
+
+    def merge(self, partials: Sequence[dict[str, BuyerLines]]) -> dict[str, BuyerLines]:
+        merged: dict[str, BuyerLines] = {}
+        for partial in partials:
+            for user, lines in partial.items():
+                into = merged.get(user)
+                if into is None:
+                    merged[user] = BuyerLines(
+                        lines.last_purchase, set(lines.orders), list(lines.line_values)
+                    )
+                    continue
+                into.last_purchase = max(into.last_purchase, lines.last_purchase)
+                into.orders |= lines.orders
+                into.line_values += lines.line_values
+        return merged
+
+    def weight(self, partial: dict[str, BuyerLines]) -> int:
+        return sum(len(lines.orders) + len(lines.line_values) for lines in partial.values())

@@ -42,7 +42,8 @@ from metrics.filters import PEOPLE
 from storage.database import Database, Pipeline
 from storage.documents import EVENTS
 
-P = TypeVar("P")
+P = TypeVar("P")  # the state of one piece
+M = TypeVar("M")  # the state of consecutive pieces
 
 HOUR = timedelta(hours=1)
 # An hour is closed once it ended this long ago: a live event is stored with its
@@ -67,7 +68,7 @@ def after_hour(key: str) -> str:
     return key[HOUR_KEY_WIDTH + 1 :]
 
 
-class Summary(ABC, Generic[P]):
+class Summary(ABC, Generic[P, M]):
     """One kind of hour summary: its pipeline, its partial state and how states merge."""
 
     @abstractmethod
@@ -87,8 +88,8 @@ class Summary(ABC, Generic[P]):
         """The state of one piece from its rows (none: an empty piece)."""
 
     @abstractmethod
-    def merge(self, partials: Sequence[P]) -> P:
-        """The state of consecutive pieces, given oldest first."""
+    def merge(self, partials: Sequence[P]) -> M:
+        """The state of consecutive pieces, given oldest first (read-only: pieces are shared)."""
 
     @abstractmethod
     def weight(self, partial: P) -> int:
@@ -142,17 +143,20 @@ class _Cache:
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.weight = 0
+        self.hits = self.misses = 0  # lookups of cacheable hours (tests and the bench)
         self._entries: OrderedDict[tuple[str, Hashable, datetime], tuple[int, Any, int]] = (
             OrderedDict()
         )
 
     def get(self, key: tuple[str, Hashable, datetime], version: int) -> Any | None:
         entry = self._entries.get(key)
-        if entry is None:
-            return None
-        if entry[0] != version:
+        if entry is not None and entry[0] != version:
             self._drop(key)
+            entry = None
+        if entry is None:
+            self.misses += 1
             return None
+        self.hits += 1
         self._entries.move_to_end(key)
         return entry[1]
 
@@ -197,12 +201,12 @@ def _by_hour(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, An
 
 async def per_bucket(
     database: Database,
-    summary: Summary[P],
+    summary: Summary[P, M],
     *,
     tenant: str,
     boundaries: Sequence[datetime],
     now: datetime,
-) -> list[P]:
+) -> list[M]:
     """The merged state of each bucket between consecutive ``boundaries``.
 
     ``boundaries`` are naive UTC instants, strictly increasing; ``now`` is the
@@ -259,13 +263,13 @@ async def per_bucket(
 
 async def over_range(
     database: Database,
-    summary: Summary[P],
+    summary: Summary[P, M],
     *,
     tenant: str,
     low: datetime,
     high: datetime,
     now: datetime,
-) -> P:
+) -> M:
     """The merged state of ``[low, high)`` (naive or aware UTC)."""
     (state,) = await per_bucket(
         database,

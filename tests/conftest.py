@@ -138,7 +138,7 @@ async def client(
 Builder = Callable[..., EventDocument]
 
 
-SET_FIELDS = ("types", "sessions")
+SET_FIELDS = ("types", "sessions", "orders")
 
 
 def sets_sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from metrics.customers import Buyer, buyers, buyers_pipeline, retention_window
+from metrics.customers import Buyer, buyers
+from metrics.hourly import BuyerActivity
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, event, store
 
@@ -57,15 +58,31 @@ async def test_window_edges(database: EmbeddedDatabase) -> None:
 
 
 def test_pipeline_first_stage_is_the_indexed_match() -> None:
-    window = retention_window(NOW)
-    pipeline = buyers_pipeline(tenant="t", window=window)
+    pipeline = BuyerActivity().pipeline("t", naive(START), naive(NOW))
     assert pipeline[0] == {
         "$match": {
             "tenantId": "t",
-            "eventType": {"$in": ["purchase", "order.completed"]},
             "createdAt": {"$gte": naive(START), "$lt": naive(NOW)},
+            "eventType": {"$in": ["purchase", "order.completed"]},
             "userId": {"$ne": None},
             "bot": {"$ne": True},
         }
     }
-    assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group", "$project", "$sort"]
+    assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group"]
+
+
+async def test_monetary_is_the_same_however_the_window_is_cut(
+    database: EmbeddedDatabase,
+) -> None:
+    # 0.1 + 0.2 + 0.3 is 0.6000000000000001 summed left to right, 0.6 exactly
+    # rounded; the lines lie in three hours, read cold then from the cache.
+    await store(
+        database,
+        *(
+            event("purchase", at=NOW - timedelta(hours=hours), user="ana@x", price=price)
+            for hours, price in ((30, 0.1), (20, 0.2), (10, 0.3))
+        ),
+    )
+    for _ in range(2):
+        (ana,) = await buyers(database, tenant="default", now=NOW)
+        assert (ana.monetary, ana.orders) == (0.6, 3)

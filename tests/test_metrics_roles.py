@@ -10,8 +10,10 @@ from zoneinfo import ZoneInfo
 import mongomock
 import pytest
 
+from core.clock import to_naive_utc
 from core.roles import ROLE_TYPES, Role, role_of, types_of, types_of_roles
-from metrics.customers import buyers_pipeline, retention_window
+from metrics.customers import retention_window
+from metrics.hourly import BuyerActivity
 from metrics.windows import dashboard_window
 from storage.documents import EVENTS
 from storage.embedded import EmbeddedDatabase
@@ -432,7 +434,11 @@ async def test_role_pipelines_run_on_the_embedded_engine_as_on_mongomock(
     window = dashboard_window(NOW, ZoneInfo("UTC"))
     pipelines = {
         **every_pipeline(window),
-        "buyers": buyers_pipeline(tenant="default", window=retention_window(NOW)),
+        "buyers": BuyerActivity().pipeline(
+            "default",
+            to_naive_utc(retention_window(NOW).start),
+            to_naive_utc(retention_window(NOW).end),
+        ),
     }
     for name, pipeline in pipelines.items():
         assert database._window(pipeline[0]["$match"]) is not None, name  # the index serves it
