@@ -7,12 +7,12 @@ report, however many fields share it and however concurrently they ask:
 =============  =====================================================================
 pass           fields
 =============  =====================================================================
-sales          totalSales, totalRevenue, averageOrderValue, salesByDay, topProducts,
-               sessionStats (sessionsWithPurchase)
-types          eventsTimeline, checkoutStarted/paymentInfoEntered/orderCompletedCount,
+types          totalSales, salesByDay, averageOrderValue, eventsTimeline,
+               checkoutStarted/paymentInfoEntered/orderCompletedCount,
                conversionCheckoutToPayment, conversionPaymentToOrder,
                eventCounts and conversionRates in TOTAL mode, errorCounts, errorsTimeline
-products       topViewedProducts, productPerformance
+revenue        totalRevenue, averageOrderValue
+products       topProducts, topViewedProducts, productPerformance
 sessions       sessionStats, trafficSources, eventCounts and conversionRates in UNIQUE
 whatsapp       whatsappSessions, whatsappPurchases, whatsappSessionsList
 abandonment    abandonmentRate (``metrics.abandonment``)
@@ -27,7 +27,7 @@ payment_info_entered, order_completed and the error types are Urban Store types.
 Window: 00:00 of (today − 6 days) in the query's zone to the request time
 (``metrics.windows.dashboard_window``). Days are calendar days of that zone.
 
-The types, products and sessions passes read hour summaries
+The types, revenue, products, sessions and retention passes read hour summaries
 (``metrics.summaries``): closed hours from memory, the open one raw.
 """
 
@@ -39,6 +39,7 @@ from datetime import datetime
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from core.roles import Role
 from core.vocabulary import ERROR_EVENT_TYPES, CountMode, EventType
 from metrics import customers
 from metrics import dashboard_passes as passes
@@ -100,9 +101,12 @@ class DashboardReport:
     def _unique(self) -> bool:
         return self.mode == CountMode.UNIQUE
 
-    async def _sales(self) -> passes.Sales:
+    async def _revenue(self) -> float:
         return await self._once(
-            "sales", lambda: passes.sales(self.database, tenant=self.tenant, window=self.window)
+            "revenue",
+            lambda: passes.revenue(
+                self.database, tenant=self.tenant, window=self.window, now=self.now
+            ),
         )
 
     async def _type_counts(self) -> passes.TypeDayCounts:
@@ -164,33 +168,37 @@ class DashboardReport:
 
     # ---- sales ---------------------------------------------------------------
 
+    async def _sales_per_day(self) -> tuple[int, ...]:
+        return (await self._timeline()).day_counts(Role.PURCHASE)
+
     async def total_sales(self) -> int:
         """Number of ``purchase`` events in the window (an event is a line, not an order)."""
-        return sum((await self._sales()).sales_per_day)
+        return sum(await self._sales_per_day())
 
     async def total_revenue(self) -> float:
         """Σ price × quantity over the window's purchases (missing price = 0); money, 2 decimals."""
-        return money((await self._sales()).revenue)
+        return money(await self._revenue())
 
     async def average_order_value(self) -> float:
         """Revenue per purchase event in the window; money, 2 decimals; 0 without sales."""
-        sales = await self._sales()
-        return money(ratio(sales.revenue, sum(sales.sales_per_day)))
+        revenue, per_day = await asyncio.gather(self._revenue(), self._sales_per_day())
+        return money(ratio(revenue, sum(per_day)))
 
     async def top_products(self) -> list[ProductCount]:
         """The 5 slugs with most units (Σ quantity) purchased in the window; ties by slug."""
-        sales = await self._sales()
+        bought = [p for p in await self._products() if p.purchases > 0]
+        ranked = sorted(bought, key=lambda p: (-p.purchases_units, p.slug))
         return [
-            ProductCount(slug=slug, count=bounded_count(units))
-            for slug, units in sales.units_by_slug
+            ProductCount(slug=p.slug, count=bounded_count(p.purchases_units))
+            for p in ranked[:TOP_PRODUCTS]
         ]
 
     async def sales_by_day(self) -> list[DayCount]:
         """Purchase events per calendar day of the zone: 7 days, oldest first, zero-filled."""
-        sales = await self._sales()
+        per_day = await self._sales_per_day()
         return [
             DayCount(date=day, count=count)
-            for day, count in zip(self.window.days, sales.sales_per_day, strict=True)
+            for day, count in zip(self.window.days, per_day, strict=True)
         ]
 
     # ---- funnel and checkout -------------------------------------------------
@@ -307,11 +315,11 @@ class DashboardReport:
     async def session_stats(self) -> SessionStats:
         """Distinct sessions with any event in the window, events per session (1
         decimal), and distinct sessions with a purchase."""
-        sessions, sales = await asyncio.gather(self._sessions(), self._sales())
+        sessions = await self._sessions()
         return SessionStats(
             unique_sessions=sessions.sessions,
             avg_events_per_session=average(sessions.events, sessions.sessions),
-            sessions_with_purchase=sales.buying_sessions,
+            sessions_with_purchase=sessions.buying_sessions,
         )
 
     async def traffic_sources(self) -> list[TrafficSource]:

@@ -19,26 +19,18 @@ from core.vocabulary import DIRECT_SOURCE
 from metrics import dashboard_pipelines as pipelines
 from metrics import summaries
 from metrics.hourly import (
+    LineValues,
     ProductActivity,
     ProductRow,
     SessionActivity,
     TypeCounts,
     product_name,
+    role_total,
     slug_of,
 )
 from metrics.windows import DayWindow
 from storage.database import Database
 from storage.documents import EVENTS
-
-
-@dataclass(frozen=True, slots=True)
-class Sales:
-    """Purchases of the window: per day, revenue, units per slug, buying sessions."""
-
-    sales_per_day: tuple[int, ...]
-    revenue: float  # Σ lineValue, unrounded
-    units_by_slug: tuple[tuple[str, int], ...]  # by units desc, slug asc; at most 5
-    buying_sessions: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +79,7 @@ class Sessions:
     events: int
     sessions_by_type: dict[str, int]  # per funnel role; empty in TOTAL mode
     sessions_by_source: dict[str, int]
+    buying_sessions: int  # sessions with a purchase-role event
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,25 +96,12 @@ def _days(window: DayWindow) -> dict[datetime, int]:
     return {start: index for index, start in enumerate(window.bucket_boundaries[:-1])}
 
 
-async def sales(database: Database, *, tenant: str, window: DayWindow) -> Sales:
-    pipeline = pipelines.sales_pipeline(tenant=tenant, window=window)
-    (facets,) = await database.run_pipeline(EVENTS, pipeline)
-    per_day = [0] * len(window.days)
-    revenue = 0.0
-    index = _days(window)
-    for row in facets["days"]:
-        per_day[index[row["_id"]]] += int(row["sales"])
-        revenue += float(row["revenue"])
-    units = tuple(
-        (row["_id"], int(row["units"])) for row in facets["products"] if row["_id"] is not None
+async def revenue(database: Database, *, tenant: str, window: DayWindow, now: datetime) -> float:
+    """Σ lineValue of the window's purchases (roles), unrounded, exactly summed."""
+    lines = await summaries.over_range(
+        database, LineValues(), tenant=tenant, low=window.start, high=window.end, now=now
     )
-    buyers = facets["buyers"][0]["sessions"] if facets["buyers"] else 0
-    return Sales(
-        sales_per_day=tuple(per_day),
-        revenue=revenue,
-        units_by_slug=units[: pipelines.TOP_PRODUCTS],
-        buying_sessions=int(buyers),
-    )
+    return role_total(lines, Role.PURCHASE)
 
 
 async def type_day_counts(
@@ -197,6 +177,7 @@ async def sessions(
         events=state.events,
         sessions_by_type=by_role,
         sessions_by_source=dict(by_source),
+        buying_sessions=len(state.role(Role.PURCHASE)),
     )
 
 

@@ -18,10 +18,9 @@ from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 
-from core.roles import Role, in_role, types_of
+from core.roles import Role, types_of
 from core.vocabulary import EventType
 from metrics.filters import PEOPLE
-from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.windows import DayWindow
 from storage.database import Pipeline
 
@@ -85,29 +84,6 @@ def keyed_text(field: str) -> dict[str, Any]:
 def text_after_time_key(keyed: str) -> str:
     """The value of a ``time key|value`` text."""
     return keyed[TIME_KEY_WIDTH + 1 :]
-
-
-# Index (tenantId, eventType, createdAt); purchases (the purchase role's types)
-# with createdAt in [start, end) of the zone's days. $facet: the same few
-# purchase events grouped three ways in one round trip. Products keep one row
-# more than shown: a null slug may hold one.
-def sales_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
-    match = window_match(tenant, window, eventType=in_role(Role.PURCHASE))
-    days = {
-        "$bucket": {
-            "groupBy": "$createdAt",
-            "boundaries": day_boundaries(window),
-            "output": {"sales": {"$sum": 1}, "revenue": {"$sum": LINE_VALUE}},
-        }
-    }
-    products = [
-        {"$group": {"_id": "$productSlug", "units": {"$sum": QUANTITY}}},
-        {"$sort": {"units": -1, "_id": 1}},
-        {"$limit": TOP_PRODUCTS + 1},
-    ]
-    buyers = [{"$group": {"_id": "$sessionId"}}, {"$count": "sessions"}]
-    facet = {"$facet": {"days": [days], "products": products, "buyers": buyers}}
-    return [match, facet]
 
 
 # Index (tenantId, eventType, createdAt); createdAt in [start, end) of the zone's

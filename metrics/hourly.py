@@ -8,6 +8,7 @@
 * ``SessionActivity``: per session, its events, its earliest source and the
   roles it played, optionally for one source only (sessionStats, trafficSources,
   the UNIQUE eventCounts, the funnel, abandoned carts, stuck sessions).
+* ``LineValues``: the lineValue of each purchase and refund (totalRevenue).
 * ``BuyerActivity``: per logged-in buyer, purchase lines, orders and the latest
   purchase (retentionMetrics, rfm).
 
@@ -17,6 +18,7 @@ and map update: exact distinct counts over any range, in C-speed operations.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
@@ -24,7 +26,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from core.roles import Role, in_role, role_expression, role_of
+from core.roles import Role, in_role, in_roles, role_expression, role_of, types_of
 from metrics.dashboard_pipelines import PRODUCT_ROLES, keyed_text, text_after_time_key
 from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.summaries import Summary, after_hour, hour_keyed
@@ -290,3 +292,38 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
 
     def weight(self, partial: dict[str, BuyerLines]) -> int:
         return sum(len(lines.orders) + len(lines.line_values) for lines in partial.values())
+
+
+class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
+    """Per purchase- or refund-role type, each event's lineValue (price × quantity).
+
+    The values themselves are kept (a few in a hundred events are purchases), so a
+    span's sum is ``math.fsum`` of all of them, whatever pieces it was read in.
+    """
+
+    def key(self) -> Hashable:
+        return "lines"
+
+    def match(self) -> dict[str, Any]:
+        return {"eventType": in_roles([Role.PURCHASE, Role.REFUND])}
+
+    def stages(self) -> Pipeline:
+        return [{"$group": {"_id": hour_keyed("$eventType"), "lines": {"$push": LINE_VALUE}}}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
+        return {after_hour(row["_id"]): [float(v) for v in row["lines"]] for row in rows}
+
+    def merge(self, partials: Sequence[dict[str, list[float]]]) -> dict[str, list[float]]:
+        merged: dict[str, list[float]] = {}
+        for partial in partials:
+            for event_type, values in partial.items():
+                merged.setdefault(event_type, []).extend(values)
+        return merged
+
+    def weight(self, partial: dict[str, list[float]]) -> int:
+        return sum(len(values) for values in partial.values())
+
+
+def role_total(lines: dict[str, list[float]], role: Role) -> float:
+    """Σ lineValue of ``role``'s events, exactly rounded."""
+    return math.fsum(value for t in types_of(role) for value in lines.get(t, ()))

@@ -18,9 +18,9 @@ import pytest
 from core.clock import to_naive_utc
 from core.vocabulary import EventType
 from metrics.abandonment import abandonment_pipeline
-from metrics.dashboard_pipelines import day_boundaries, sales_pipeline, whatsapp_pipeline
+from metrics.dashboard_pipelines import day_boundaries, whatsapp_pipeline
 from metrics.funnel import source_condition
-from metrics.hourly import ProductActivity, SessionActivity, TypeCounts
+from metrics.hourly import LineValues, ProductActivity, SessionActivity, TypeCounts
 from metrics.windows import DayWindow, dashboard_window
 from storage.database import Pipeline
 from storage.documents import EVENTS, EventDocument
@@ -34,7 +34,7 @@ def every_pipeline(window: DayWindow) -> dict[str, Pipeline]:
     tenant = "default"
     low, high = to_naive_utc(window.start), to_naive_utc(window.end)
     return {
-        "sales": sales_pipeline(tenant=tenant, window=window),
+        "line values": LineValues().pipeline(tenant, low, high),
         "type counts": TypeCounts().pipeline(tenant, low, high),
         "products": ProductActivity().pipeline(tenant, low, high),
         "sessions": SessionActivity().pipeline(tenant, low, high),
@@ -47,42 +47,6 @@ def every_pipeline(window: DayWindow) -> dict[str, Pipeline]:
         "whatsapp": whatsapp_pipeline(tenant=tenant, window=window),
         "abandonment": abandonment_pipeline(tenant="default", match_range=window.match_range),
     }
-
-
-def test_sales_pipeline() -> None:
-    window = dashboard_window(datetime(2026, 6, 3, 7, tzinfo=UTC), ZoneInfo("UTC"))
-    days = [datetime(2026, 5, 28) + timedelta(days=n) for n in range(7)]
-    quantity = {"$min": [{"$ifNull": ["$quantity", 1]}, 10**6]}
-    line_value = {"$multiply": [{"$min": [{"$ifNull": ["$price", 0]}, 10**12]}, quantity]}
-    assert sales_pipeline(tenant="t", window=window) == [
-        {
-            "$match": {
-                "tenantId": "t",
-                "createdAt": {"$gte": days[0], "$lt": datetime(2026, 6, 3, 7)},
-                "bot": {"$ne": True},
-                "eventType": {"$in": ["purchase", "order.completed"]},
-            }
-        },
-        {
-            "$facet": {
-                "days": [
-                    {
-                        "$bucket": {
-                            "groupBy": "$createdAt",
-                            "boundaries": [*days, datetime(2026, 6, 3, 7)],
-                            "output": {"sales": {"$sum": 1}, "revenue": {"$sum": line_value}},
-                        }
-                    }
-                ],
-                "products": [
-                    {"$group": {"_id": "$productSlug", "units": {"$sum": quantity}}},
-                    {"$sort": {"units": -1, "_id": 1}},
-                    {"$limit": 6},
-                ],
-                "buyers": [{"$group": {"_id": "$sessionId"}}, {"$count": "sessions"}],
-            }
-        },
-    ]
 
 
 def test_boundaries_strictly_increase_when_now_is_midnight() -> None:

@@ -208,6 +208,7 @@ def expected_sessions(
         events=sum(events.values()),
         sessions_by_type={r: len(roles[r]) for r in funnel_roles} if unique else {},
         sessions_by_source=dict(by_source),
+        buying_sessions=len(roles["purchase"]),
     )
 
 
@@ -298,6 +299,12 @@ async def assert_views_match(
     expected = expected_type_counts(docs, week)
     assert {t: list(c) for t, c in counts.per_day.items()} == expected
     assert counts.total("never_sent") == 0
+    revenue = math.fsum(
+        (d["price"] or 0) * d["quantity"]
+        for d in in_window(docs, week, "default")
+        if role_of(d["eventType"]) == Role.PURCHASE
+    )
+    assert await passes.revenue(database, tenant="default", window=week, now=now) == revenue
     for unique in (False, True):
         assert await passes.sessions(
             database, tenant="default", window=week, unique=unique, now=now

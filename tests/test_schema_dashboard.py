@@ -341,7 +341,7 @@ SALES_QUERY = (
     [
         ("{ dashboardStats { mode startDate endDate } }", 0),
         ("{ dashboardStats { totalSales } }", 1),
-        (SALES_QUERY, 1),
+        (SALES_QUERY, 2),  # counts per type and day; purchase line values
         ("{ dashboardStats { topProducts { slug } sessionStats { sessionsWithPurchase } } }", 2),
         ("{ dashboardStats { eventsTimeline { date } eventCounts { purchase } } }", 1),
         (UNIQUE_SESSIONS_QUERY, 1),

@@ -165,3 +165,27 @@ async def test_a_pipeline_error_from_the_child_is_the_one_raised_inline(
     assert str(offloaded.value) == str(inline.value)
     assert "$nosuch is not a valid group operator" in str(inline.value)
     assert offloading._offloader is not None and offloading._offloader.forks == 1
+
+
+async def test_the_bar_for_a_child_rises_with_the_events_stored(
+    offloading: EmbeddedDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fork pauses the loop in proportion to the heap: with one document in two
+    # stored as the bar, 4 purchases among 10 events run inline, 6 among 10 in a child.
+    monkeypatch.setattr(embedded_store, "OFFLOAD_STORED_PER_DOC", 2)
+    assert offloading._offloader is not None
+    await store(
+        offloading, *(event("purchase", at=NOW, price=1.0, session=f"p{n}") for n in range(4))
+    )
+    await store(offloading, *(event("page_view", at=NOW, session=f"v{n}") for n in range(6)))
+    assert await offloading.run_pipeline(EVENTS, SALES) == [
+        {"_id": None, "sales": 4.0, "orders": 4}
+    ]
+    assert offloading._offloader.forks == 0
+    await store(
+        offloading, *(event("purchase", at=NOW, price=1.0, session=f"q{n}") for n in range(2))
+    )
+    assert await offloading.run_pipeline(EVENTS, SALES) == [
+        {"_id": None, "sales": 6.0, "orders": 6}
+    ]
+    assert offloading._offloader.forks == 1
