@@ -39,6 +39,7 @@ from typing import Any
 from bench import report, store
 from bench.client import QUERY_TIMEOUT_S, AdminClient, GraphQLFailure, ImportBudgetExceeded
 from bench.load import LoadResult, Scenario, load_tool, run_point
+from bench.mixed import ViewLoop
 from bench.proc import machine_busy_seconds, own_seconds
 from bench.queries import ADMIN_QUERIES, track_event_body, track_events_body
 from bench.server import REPO, STOP_TIMEOUT, ServerProcess, admin_token, api_env
@@ -46,6 +47,7 @@ from bench.server import REPO, STOP_TIMEOUT, ServerProcess, admin_token, api_env
 DEFAULT_OUT = Path("bench/results/latest.json")
 BATCH = 100
 QUERY_BUDGET_S = 60.0  # per query and N: stop repeating past this
+MIXED_CONNECTIONS = 16  # trackEvent while admin views run (bench.mixed)
 IMPORT_BUDGET_S = 1800.0  # per N, default of --import-budget
 # A restart replays the whole journal: allow it far longer than a first start.
 RESTART_STOP_TIMEOUT_S = 60.0
@@ -168,7 +170,7 @@ def worst_case_s(args: argparse.Namespace) -> dict[str, float]:
     per_query = QUERY_BUDGET_S + QUERY_TIMEOUT_S
     restart = RESTART_BOUND_S + 2 * CHECK_TIMEOUT_S
     per_size = args.import_budget + len(ADMIN_QUERIES) * per_query + restart
-    runs = len(args.connections) * args.rounds * 3 + args.rounds
+    runs = len(args.connections) * args.rounds * 3 + 2 * args.rounds
     per_run = args.duration + LOAD_SLACK_S + (args.warmup + LOAD_SLACK_S if args.warmup else 0)
     ingest = 0.0 if args.skip_ingest else runs * per_run
     sizes = len(args.sizes) * per_size
@@ -324,11 +326,17 @@ def measure_ingest(
         for target in targets
     ]
     plan += [(batch, args.batch_connections, round_) for round_ in range(args.rounds)]
+    mixed = Scenario(report.TRACK_WITH_VIEWS, f"{api.base_url}/graphql", single)
+    plan += [(mixed, MIXED_CONNECTIONS, round_) for round_ in range(args.rounds)]
     every: list[dict[str, Any]] = []
     for scenario, connections, round_ in plan:
         server = floors if scenario.name.startswith("floor") else api
         say(f"load: {scenario.name} at {connections} connections, round {round_ + 1}")
-        every.append({**measure_point(scenario, connections, server, args), "round": round_ + 1})
+        if scenario is mixed:
+            point = measure_with_views(scenario, connections, api, args)
+        else:
+            point = measure_point(scenario, connections, server, args)
+        every.append({**point, "round": round_ + 1})
     fastest: dict[tuple[str, int], dict[str, Any]] = {}
     for point in every:
         key = (point["scenario"], point["connections"])
@@ -337,11 +345,28 @@ def measure_ingest(
     return list(fastest.values()), every
 
 
+def measure_with_views(
+    scenario: Scenario, connections: int, api: ServerProcess, args: argparse.Namespace
+) -> dict[str, Any]:
+    """A trackEvent point while admin views run back to back (``bench.mixed``)."""
+    started = time.monotonic()
+    with ViewLoop(api.base_url, admin_token(api.env)) as views:
+        point = measure_point(scenario, connections, api, args)
+    point.update(views.summary(time.monotonic() - started))
+    say(
+        f"  meanwhile {point['views']} views ({point['views_per_s']:.1f}/s), "
+        f"p50 {point['view_p50_ms'] or 0:.0f} ms, max {point['view_max_ms'] or 0:.0f} ms, "
+        f"errors {point['view_errors']}"
+    )
+    return point
+
+
 def tracked_events(points: Sequence[dict[str, Any]]) -> int:
     """Events the API server stored during the ingest phase (warm-ups not counted)."""
-    api_scenarios = (report.TRACK, report.BATCH.format(batch=BATCH))
+    batches = report.BATCH.format(batch=BATCH)
+    api_scenarios = (report.TRACK, report.TRACK_WITH_VIEWS, batches)
     return sum(
-        p["requests"] * (BATCH if p["scenario"] != report.TRACK else 1) - p["bad"]
+        p["requests"] * (BATCH if p["scenario"] == batches else 1) - p["bad"]
         for p in points
         if p["scenario"] in api_scenarios
     )

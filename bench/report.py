@@ -10,6 +10,30 @@ TRACK = "trackEvent"
 FLOOR_STRAWBERRY = "floor: do-nothing strawberry"
 FLOOR_STARLETTE = "floor: plain starlette"
 BATCH = "trackEvents ×{batch}"
+TRACK_WITH_VIEWS = "trackEvent while views run"
+
+
+def tracking_with_views(points: Sequence[dict[str, Any]]) -> dict[str, Any] | None:
+    """trackEvent while admin views run, against trackEvent alone at the same concurrency."""
+    mixed = next((p for p in points if p["scenario"] == TRACK_WITH_VIEWS), None)
+    if mixed is None:
+        return None
+    alone = next(
+        (p for p in points if p["scenario"] == TRACK and p["connections"] == mixed["connections"]),
+        None,
+    )
+    return {
+        "connections": mixed["connections"],
+        "rps_alone": alone["rps"] if alone else None,
+        "rps_with_views": mixed["rps"],
+        "rps_share": _ratio(mixed, alone, "rps"),
+        "p99_alone_ms": alone["p99_ms"] if alone else None,
+        "p99_with_views_ms": mixed["p99_ms"],
+        "views_per_s": mixed.get("views_per_s"),
+        "view_p50_ms": mixed.get("view_p50_ms"),
+        "view_max_ms": mixed.get("view_max_ms"),
+        "view_errors": mixed.get("view_errors"),
+    }
 
 
 def ingest_ratios(points: Sequence[dict[str, Any]]) -> dict[str, dict[str, float | None]]:
@@ -147,6 +171,20 @@ def render(results: dict[str, Any]) -> str:
         header = ["conns", "req/s ÷ strawberry", "req/s ÷ starlette", "p50 ÷ strawberry"]
         header += ["p50 ÷ starlette", "CPU ÷ strawberry", "CPU ÷ starlette"]
         out.append(table(header, ratio_rows))
+        mixed = tracking_with_views(points)
+        if mixed:
+            out.append(
+                "\ntrackEvent while the full dashboard, funnel and alerts run back to back "
+                f"(one admin client), {mixed['connections']} connections"
+            )
+            header = ["req/s alone", "req/s with views", "share", "p99 alone ms"]
+            header += ["p99 with views ms", "views/s", "view p50 ms", "view max ms", "view errors"]
+            row = [
+                mixed["rps_alone"], mixed["rps_with_views"], _x(mixed["rps_share"]),
+                mixed["p99_alone_ms"], mixed["p99_with_views_ms"], mixed["views_per_s"],
+                mixed["view_p50_ms"], mixed["view_max_ms"], mixed["view_errors"],
+            ]  # fmt: skip
+            out.append(table(header, [row]))
         busiest = max((p.get("other_cores") or 0.0) for p in points)
         if busiest > 0.25:
             out.append(

@@ -70,3 +70,35 @@ def test_table_shows_restart_columns() -> None:
     row = next(line for line in text.splitlines() if line.lstrip().startswith("1,000"))
     assert "1.25" in row and "104" in row and "yes" in row
     assert "did not exit on SIGTERM" in text
+
+
+def _point(scenario: str, connections: int, rps: float, p99: float, **more: Any) -> dict[str, Any]:
+    return {"scenario": scenario, "connections": connections, "rps": rps, "p99_ms": p99, **more}
+
+
+def test_tracking_with_views_is_a_share_of_tracking_alone_at_the_same_concurrency() -> None:
+    points = [
+        _point(report.TRACK, 1, 400.0, 5.0),
+        _point(report.TRACK, 16, 1000.0, 40.0),
+        _point(
+            report.TRACK_WITH_VIEWS, 16, 750.0, 90.0,
+            views=30, views_per_s=3.0, view_p50_ms=120.0, view_max_ms=400.0, view_errors=0,
+        ),
+    ]  # fmt: skip
+    mixed = report.tracking_with_views(points)
+    assert mixed is not None
+    assert (mixed["rps_alone"], mixed["rps_with_views"], mixed["rps_share"]) == (
+        1000.0,
+        750.0,
+        0.75,
+    )
+    assert (mixed["p99_alone_ms"], mixed["p99_with_views_ms"]) == (40.0, 90.0)
+    assert report.tracking_with_views(points[:2]) is None
+    # Events stored during the phase: the mixed point's requests count too.
+    stored = [
+        {**_point(report.TRACK, 16, 0, 0), "requests": 10, "bad": 1},
+        {**_point(report.TRACK_WITH_VIEWS, 16, 0, 0), "requests": 5, "bad": 0},
+        {**_point(report.BATCH.format(batch=100), 16, 0, 0), "requests": 2, "bad": 3},
+        {**_point(report.FLOOR_STRAWBERRY, 16, 0, 0), "requests": 50, "bad": 0},
+    ]
+    assert bench_main.tracked_events(stored) == 9 + 5 + 197
