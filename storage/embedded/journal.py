@@ -75,7 +75,7 @@ class Scan:
 
     path: Path
     size: int = 0
-    records: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    records: list[tuple[int, Any]] = field(default_factory=list)  # as the transform made them
     legacy: bool = False  # the format without checksums
     damaged: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes skipped)
     torn: int = 0  # bytes of an incomplete last frame, dropped
@@ -143,10 +143,11 @@ def _looks_legacy(data: bytes) -> bool:
 
 
 Record = dict[str, Any]
-Transform = Callable[[Record], Record]
+# What a scan keeps of each decoded record (the store keeps loadable events as rows).
+Transform = Callable[[Record], Any]
 
 
-def _as_read(record: Record) -> Record:
+def _as_read(record: Record) -> Any:
     return record
 
 

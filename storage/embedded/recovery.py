@@ -28,7 +28,7 @@ from typing import Any
 from bson import ObjectId
 
 from core.errors import ConfigError
-from storage.embedded.compact import compact
+from storage.embedded import rows
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
     SNAPSHOT_MAGIC,
@@ -38,6 +38,7 @@ from storage.embedded.journal import (
     set_aside,
     write_snapshot,
 )
+from storage.embedded.rows import Row, as_doc, to_row
 
 # What loading needs of a stored event: the fields of the indexes and the unique key.
 REQUIRED_FIELDS: dict[str, type] = {
@@ -54,7 +55,7 @@ COMPACT_PURGES = 24  # or holds more than a day of hourly purges
 
 @dataclass
 class Restored:
-    docs: list[dict[str, Any]]  # sorted by createdAt
+    rows: list[Row]  # sorted by createdAt
     journal: Journal  # open, empty unless nothing needed compacting
     report: list[str]  # one line per damaged file: what was done (a warning)
     notes: list[str]  # repairs that lost nothing acknowledged (info)
@@ -72,35 +73,43 @@ def event_problem(doc: object) -> str | None:
     return None
 
 
-def replay(record: dict[str, Any], docs: dict[ObjectId, dict[str, Any]]) -> str | None:
-    """Apply one journal record to ``docs``; why (part of) it was skipped, or None."""
+def loadable(doc: object) -> object:
+    """A decoded document as a row when it can be loaded, else as it was (to be reported)."""
+    return to_row(doc) if event_problem(doc) is None else doc  # type: ignore[arg-type]
+
+
+def replay(record: dict[str, Any], events: dict[ObjectId, Row]) -> str | None:
+    """Apply one journal record to ``events``; why (part of) it was skipped, or None.
+
+    Inserted documents arrive as rows already (``_rows_of_inserts``), those that
+    could not be loaded as they were decoded.
+    """
     op = record.get("op")
     if op == "insert":
         batch = record.get("docs")
         if not isinstance(batch, list):
             return "an insert without a list of docs"
         problems: list[str] = []
-        for doc in batch:
-            problem = event_problem(doc)
-            if problem is None:
-                docs[doc["_id"]] = doc
+        for item in batch:
+            if isinstance(item, tuple):
+                events[rows.event_id(item)] = item
             else:
-                problems.append(problem)
+                problems.append(event_problem(item) or "a document that is not an object")
         if problems:
             return f"insert: {len(problems)} of {len(batch)} documents skipped, {problems[0]}"
     elif op == "retire":
         event_id, key = record.get("id"), record.get("key")
         if not isinstance(event_id, ObjectId) or not isinstance(key, str):
             return "a retire without an ObjectId id and a string key"
-        doc = docs.get(event_id)
-        if doc is not None:
-            doc["dedupeKey"] = key
+        row = events.get(event_id)
+        if row is not None:
+            events[event_id] = rows.with_key(row, key)
     elif op == "purge":
         before = record.get("before")
         if not isinstance(before, datetime):
             return "a purge without a datetime before"
-        for event_id in [i for i, d in docs.items() if d["createdAt"] < before]:
-            del docs[event_id]
+        for event_id in [i for i, row in events.items() if rows.created(row) < before]:
+            del events[event_id]
     else:
         return f"an unknown op {str(op)[:40]!r}"
     return None
@@ -118,11 +127,11 @@ def worth_compacting(snapshot: Scan, journal: Scan) -> bool:
     return journal.size > snapshot.size // COMPACT_SHARE or purges > COMPACT_PURGES
 
 
-def _compact_inserts(record: dict[str, Any]) -> dict[str, Any]:
-    """A journal record, with the documents it inserts in their compact form."""
+def _rows_of_inserts(record: dict[str, Any]) -> dict[str, Any]:
+    """A journal record, with the documents it inserts as rows where they can be loaded."""
     batch = record.get("docs")
     if record.get("op") == "insert" and isinstance(batch, list):
-        record["docs"] = [compact(doc) if isinstance(doc, dict) else doc for doc in batch]
+        record["docs"] = [loadable(doc) for doc in batch]
     return record
 
 
@@ -167,27 +176,26 @@ def _notes(found: Scan) -> list[str]:
 
 def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     """Load both files, keep damaged ones aside, compact, and open the journal."""
-    snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False, transform=compact)
-    docs: dict[ObjectId, dict[str, Any]] = {}
+    snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False, transform=loadable)
+    events: dict[ObjectId, Row] = {}
     snapshot_skipped: list[tuple[int, str]] = []
-    for offset, doc in snapshot.records:
-        problem = event_problem(doc)
-        if problem is None:
-            docs[doc["_id"]] = doc
+    for offset, item in snapshot.records:
+        if isinstance(item, tuple):
+            events[rows.event_id(item)] = item
         else:
-            snapshot_skipped.append((offset, problem))
-    if (snapshot.damaged or snapshot_skipped) and not docs:
+            snapshot_skipped.append((offset, event_problem(item) or "not an object"))
+    if (snapshot.damaged or snapshot_skipped) and not events:
         raise ConfigError(
             f"{snapshot_path} is damaged and holds no readable event ({snapshot.size} "
             "bytes); move it out of DATA_DIR to start with an empty store"
         )
-    journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_compact_inserts)
+    journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_rows_of_inserts)
     journal_skipped: list[tuple[int, str]] = []
     for offset, record in journal.records:
-        problem = replay(record, docs)
+        problem = replay(record, events)
         if problem is not None:
             journal_skipped.append((offset, problem))
-    loaded = sorted(docs.values(), key=lambda d: d["createdAt"])
+    loaded = sorted(events.values(), key=rows.created)
 
     report: list[str] = []
     if snapshot.damaged or snapshot_skipped:
@@ -199,7 +207,7 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     else:
         compacted = bool(journal.records) and worth_compacting(snapshot, journal)
     if compacted:
-        write_snapshot(snapshot_path, loaded)
+        write_snapshot(snapshot_path, (as_doc(row) for row in loaded))
     reset = (compacted and bool(journal.records)) or not journal.clean
     if journal.damaged or journal_skipped:
         aside = set_aside(journal_path)  # Journal() below starts a new file

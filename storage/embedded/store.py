@@ -38,7 +38,6 @@ from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -51,10 +50,12 @@ from core.clock import to_naive_utc, utcnow
 from core.errors import ConfigError
 from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument, TenantDocument
+from storage.embedded import rows
 from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal
 from storage.embedded.offload import Offloader
 from storage.embedded.recovery import restore
+from storage.embedded.rows import Row, as_doc, to_row
 from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
 
@@ -90,7 +91,7 @@ Bounds = tuple[datetime | None, bool, datetime | None, bool]
 
 
 class _TimeList:
-    """Documents sorted by ``createdAt`` (ties in arrival order).
+    """Rows sorted by ``createdAt`` (ties in arrival order).
 
     A sorted list of sublists (sortedcontainers): appending in time order and
     inserting an imported past event both cost O(log N), where one flat list
@@ -98,14 +99,19 @@ class _TimeList:
     """
 
     def __init__(self) -> None:
-        self.docs: SortedKeyList = SortedKeyList(key=itemgetter("createdAt"))
+        self.docs: SortedKeyList = SortedKeyList(key=rows.created)
 
-    def add(self, doc: dict[str, Any]) -> None:
-        self.docs.add(doc)
+    def add(self, row: Row) -> None:
+        self.docs.add(row)
 
-    def add_all(self, docs: list[dict[str, Any]]) -> None:
-        """Add many at once: one stable sort and slicing, not a bisect per document."""
-        self.docs.update(docs)
+    def add_all(self, many: list[Row]) -> None:
+        """Add many at once: one stable sort and slicing, not a bisect per row."""
+        self.docs.update(many)
+
+    def replace(self, old: Row, new: Row) -> None:
+        """Put ``new`` where ``old`` was (same time: a retired key)."""
+        self.docs.remove(old)
+        self.docs.add(new)
 
     def _span(self, bounds: Bounds) -> tuple[int, int]:
         low, low_inclusive, high, high_inclusive = bounds
@@ -122,14 +128,14 @@ class _TimeList:
         start, end = self._span(bounds)
         return end - start
 
-    def between(self, bounds: Bounds) -> list[dict[str, Any]]:
+    def between(self, bounds: Bounds) -> list[Row]:
         start, end = self._span(bounds)
-        result: list[dict[str, Any]] = self.docs[start:end]
+        result: list[Row] = self.docs[start:end]
         return result
 
-    def drop_before(self, cutoff: datetime) -> list[dict[str, Any]]:
+    def drop_before(self, cutoff: datetime) -> list[Row]:
         end = self.docs.bisect_key_left(cutoff)
-        dropped: list[dict[str, Any]] = self.docs[:end]
+        dropped: list[Row] = self.docs[:end]
         del self.docs[:end]
         return dropped
 
@@ -140,17 +146,40 @@ class _TenantIndex:
     # Created on first use: a sorted list is not free to build and throw away.
     by_type: defaultdict[str, _TimeList] = field(default_factory=lambda: defaultdict(_TimeList))
 
-    def add(self, doc: dict[str, Any]) -> None:
-        self.all.add(doc)
-        self.by_type[doc["eventType"]].add(doc)
+    # The idempotency keys of the tenant's events: key -> row.
+    keys: dict[str, Row] = field(default_factory=dict)
 
-    def add_all(self, docs: list[dict[str, Any]]) -> None:
-        self.all.add_all(docs)
-        by_type: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-        for doc in docs:
-            by_type[doc["eventType"]].append(doc)
+    def add(self, row: Row) -> None:
+        self.all.add(row)
+        self.by_type[rows.event_type(row)].add(row)
+        self.keys[rows.dedupe_key(row)] = row
+
+    def add_all(self, many: list[Row]) -> None:
+        self.all.add_all(many)
+        by_type: defaultdict[str, list[Row]] = defaultdict(list)
+        for row in many:
+            by_type[rows.event_type(row)].append(row)
+            self.keys[rows.dedupe_key(row)] = row
         for event_type, typed in by_type.items():
             self.by_type[event_type].add_all(typed)
+
+    def retire(self, old: Row, key: str) -> None:
+        """Rename ``old``'s idempotency key to ``key`` (its window has passed)."""
+        new = rows.with_key(old, key)
+        self.all.replace(old, new)
+        self.by_type[rows.event_type(old)].replace(old, new)
+        del self.keys[rows.dedupe_key(old)]
+        self.keys[key] = new
+
+    def purge_before(self, cutoff: datetime) -> int:
+        dropped = self.all.drop_before(cutoff)
+        for by_type in self.by_type.values():
+            by_type.drop_before(cutoff)
+        for row in dropped:
+            key = rows.dedupe_key(row)
+            if self.keys.get(key) is row:
+                del self.keys[key]
+        return len(dropped)
 
 
 @dataclass(frozen=True)
@@ -175,10 +204,8 @@ class _Plan:
 
     def select(self) -> list[dict[str, Any]]:
         slices = [time_list.between(self.bounds) for time_list in self.lists]
-        if len(slices) == 1:
-            selected = slices[0]
-        else:
-            selected = list(heapq.merge(*slices, key=itemgetter("createdAt")))
+        chosen = slices[0] if len(slices) == 1 else list(heapq.merge(*slices, key=rows.created))
+        selected = [as_doc(row) for row in chosen]
         for name, condition in self.residual.items():
             selected = _filter(selected, name, condition)
         return selected
@@ -262,16 +289,12 @@ class EmbeddedDatabase(Database):
         self._data_dir = data_dir
         self._fsync_seconds = fsync_seconds
         self._retention = timedelta(days=retention_days)
+        # Other collections (none is written here: tenants and counters have their
+        # own homes) answer aggregations as an empty mongomock collection would.
         self._client: Any = AsyncMongoMockClient(tz_aware=False)
-        self._collection = self._client["embedded"][EVENTS]
-        # mongomock's CollectionStore: _id -> document, shared with the indexes.
-        # A plain dict in place of its OrderedDict (~36 B less per event),
-        # written directly: every write here already runs under self._lock.
-        mongomock_store: Any = self._collection._store
-        self._docs: dict[ObjectId, dict[str, Any]] = {}
-        mongomock_store._documents = self._docs
-        self._keys: dict[tuple[str, str], tuple[ObjectId, datetime]] = {}
+        # Every event is a row (storage.embedded.rows) in its tenant's index.
         self._tenants: defaultdict[str, _TenantIndex] = defaultdict(_TenantIndex)
+        self._count = 0
         # Rate-limit counters, key -> [count, expiresAt]: in memory only (one
         # process owns DATA_DIR; a restart starts the current minute afresh).
         self._counters: dict[str, list[Any]] = {}
@@ -330,7 +353,7 @@ class EmbeddedDatabase(Database):
         try:
             self._tenant_settings = TenantFile(self._data_dir)
             restored = restore(self._data_dir / SNAPSHOT, self._data_dir / JOURNAL)
-            self._index_all(restored.docs)
+            self._index_all(restored.rows)
         except BaseException:
             self._release_lock()
             raise
@@ -342,7 +365,7 @@ class EmbeddedDatabase(Database):
             log.info("%s", note)
         for line in restored.report:
             log.warning("%s", line)
-        log.info("embedded store: %d events loaded from %s", len(self._docs), self._data_dir)
+        log.info("embedded store: %d events loaded from %s", self._count, self._data_dir)
         await self.purge_expired()
         _settle_heap()
         self._tasks.append(asyncio.create_task(self._upkeep()))
@@ -352,19 +375,13 @@ class EmbeddedDatabase(Database):
             os.close(self._lock_file)
             self._lock_file = None
 
-    def _index_all(self, docs: list[dict[str, Any]]) -> None:
-        by_tenant: defaultdict[str, list[dict[str, Any]]] = defaultdict(list)
-        for doc in docs:
-            self._docs[doc["_id"]] = doc
-            self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
-            by_tenant[doc["tenantId"]].append(doc)
+    def _index_all(self, loaded: list[Row]) -> None:
+        by_tenant: defaultdict[str, list[Row]] = defaultdict(list)
+        for row in loaded:
+            by_tenant[rows.tenant(row)].append(row)
         for tenant, owned in by_tenant.items():
             self._tenants[tenant].add_all(owned)
-
-    def _index(self, doc: dict[str, Any]) -> None:
-        self._docs[doc["_id"]] = doc
-        self._keys[(doc["tenantId"], doc["dedupeKey"])] = (doc["_id"], doc["createdAt"])
-        self._tenants[doc["tenantId"]].add(doc)
+        self._count += len(loaded)
 
     async def _upkeep(self) -> None:
         """fsync the journal on a timer; purge expired events hourly."""
@@ -383,20 +400,12 @@ class EmbeddedDatabase(Database):
         """Delete events older than the retention period (what MongoDB's TTL index does)."""
         cutoff = to_naive_utc(now or utcnow()) - self._retention
         async with self._lock:
-            dropped: list[dict[str, Any]] = []
-            for tenant in self._tenants.values():
-                dropped.extend(tenant.all.drop_before(cutoff))
-                for by_type in tenant.by_type.values():
-                    by_type.drop_before(cutoff)
+            dropped = sum(tenant.purge_before(cutoff) for tenant in self._tenants.values())
             if not dropped:
                 return 0
             self._write([{"op": "purge", "before": cutoff}])
-            for doc in dropped:
-                del self._docs[doc["_id"]]
-                key = (doc["tenantId"], doc["dedupeKey"])
-                if self._keys.get(key, (None,))[0] == doc["_id"]:
-                    del self._keys[key]
-        return len(dropped)
+            self._count -= dropped
+        return dropped
 
     def _write(self, records: Sequence[dict[str, Any]]) -> None:
         assert self._journal is not None, "embedded store used before open()"
@@ -409,21 +418,23 @@ class EmbeddedDatabase(Database):
     ) -> list[bool]:
         stored: list[bool] = []
         accepted: list[dict[str, Any]] = []
-        retired: list[tuple[ObjectId, str]] = []
+        retired: list[tuple[Row, str]] = []  # (the row holding a key, its retired key)
         async with self._lock:
             taken: set[tuple[str, str]] = set()
             for source in docs:
                 doc: dict[str, Any] = dict(source)
                 doc.setdefault("_id", ObjectId())
                 key = (doc["tenantId"], doc["dedupeKey"])
-                holder = self._keys.get(key)
+                index = self._tenants.get(doc["tenantId"])
+                holder = None if index is None else index.keys.get(doc["dedupeKey"])
                 if key in taken or (
-                    holder is not None and (retire_before is None or holder[1] > retire_before)
+                    holder is not None
+                    and (retire_before is None or rows.created(holder) > retire_before)
                 ):
                     stored.append(False)
                     continue
                 if holder is not None:
-                    retired.append((holder[0], retired_key(doc["dedupeKey"], holder[0])))
+                    retired.append((holder, retired_key(doc["dedupeKey"], rows.event_id(holder))))
                 taken.add(key)
                 accepted.append(doc)
                 stored.append(True)
@@ -431,16 +442,16 @@ class EmbeddedDatabase(Database):
                 await self._past_written(docs)
                 return stored
             # Journal first, the batch in one write: once it returns, it survives a crash.
-            records = [{"op": "retire", "id": i, "key": key} for i, key in retired]
+            records = [
+                {"op": "retire", "id": rows.event_id(holder), "key": key} for holder, key in retired
+            ]
             records.append({"op": "insert", "docs": accepted})
             self._write(records)
-            for event_id, new_key in retired:
-                old = self._docs[event_id]
-                del self._keys[(old["tenantId"], old["dedupeKey"])]
-                old["dedupeKey"] = new_key  # the collection holds this same object
-                self._keys[(old["tenantId"], new_key)] = (event_id, old["createdAt"])
+            for holder, new_key in retired:
+                self._tenants[rows.tenant(holder)].retire(holder, new_key)
             for doc in accepted:
-                self._index(doc)
+                self._tenants[doc["tenantId"]].add(to_row(doc))
+            self._count += len(accepted)
             self._unsettled += len(accepted)
         if self._unsettled >= SETTLE_EVERY_EVENTS:
             self._unsettled = 0
@@ -476,17 +487,19 @@ class EmbeddedDatabase(Database):
             plan = self._plan(pipeline[0]["$match"])
             if plan is not None:
                 stages = pipeline[1:]
-                bar = max(OFFLOAD_MIN_DOCS, len(self._docs) // OFFLOAD_STORED_PER_DOC)
+                bar = max(OFFLOAD_MIN_DOCS, self._count // OFFLOAD_STORED_PER_DOC)
                 if self._offloader is not None and plan.size() >= bar:
                     # Large: in a forked child, so tracking is not held up meanwhile.
                     return await self._offloader.run(_run_planned, plan, stages)
                 return _run_planned(plan, stages)
+        if collection == EVENTS:  # not served by the index: over every event
+            return run_pipeline(self.documents(), pipeline)
         cursor = self._client["embedded"][collection].aggregate(pipeline)
         return [doc async for doc in cursor]
 
     async def count_events(self, tenant: str | None = None) -> int:
         if tenant is None:
-            return len(self._docs)
+            return self._count
         index = self._tenants.get(tenant)
         return 0 if index is None else len(index.all.docs)
 
@@ -549,5 +562,6 @@ class EmbeddedDatabase(Database):
         self._release_lock()
 
     def documents(self) -> Iterator[dict[str, Any]]:
-        """Every stored event (for tests and the snapshot)."""
-        return iter(list(self._docs.values()))
+        """Every stored event as a document, by ``createdAt`` (ties in arrival order)."""
+        lists = [index.all.docs for index in self._tenants.values()]
+        return (as_doc(row) for row in list(heapq.merge(*lists, key=rows.created)))
