@@ -55,7 +55,7 @@ from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal
 from storage.embedded.offload import Offloader
 from storage.embedded.recovery import restore
-from storage.embedded.rows import Row, as_doc, to_row
+from storage.embedded.rows import Row, as_doc, encode_key, to_row
 from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
 
@@ -146,20 +146,20 @@ class _TenantIndex:
     # Created on first use: a sorted list is not free to build and throw away.
     by_type: defaultdict[str, _TimeList] = field(default_factory=lambda: defaultdict(_TimeList))
 
-    # The idempotency keys of the tenant's events: key -> row.
-    keys: dict[str, Row] = field(default_factory=dict)
+    # The idempotency keys of the tenant's events, as rows keep them: key -> row.
+    keys: dict[rows.Key, Row] = field(default_factory=dict)
 
     def add(self, row: Row) -> None:
         self.all.add(row)
         self.by_type[rows.event_type(row)].add(row)
-        self.keys[rows.dedupe_key(row)] = row
+        self.keys[rows.stored_key(row)] = row
 
     def add_all(self, many: list[Row]) -> None:
         self.all.add_all(many)
         by_type: defaultdict[str, list[Row]] = defaultdict(list)
         for row in many:
             by_type[rows.event_type(row)].append(row)
-            self.keys[rows.dedupe_key(row)] = row
+            self.keys[rows.stored_key(row)] = row
         for event_type, typed in by_type.items():
             self.by_type[event_type].add_all(typed)
 
@@ -168,15 +168,15 @@ class _TenantIndex:
         new = rows.with_key(old, key)
         self.all.replace(old, new)
         self.by_type[rows.event_type(old)].replace(old, new)
-        del self.keys[rows.dedupe_key(old)]
-        self.keys[key] = new
+        del self.keys[rows.stored_key(old)]
+        self.keys[rows.stored_key(new)] = new
 
     def purge_before(self, cutoff: datetime) -> int:
         dropped = self.all.drop_before(cutoff)
         for by_type in self.by_type.values():
             by_type.drop_before(cutoff)
         for row in dropped:
-            key = rows.dedupe_key(row)
+            key = rows.stored_key(row)
             if self.keys.get(key) is row:
                 del self.keys[key]
         return len(dropped)
@@ -426,7 +426,7 @@ class EmbeddedDatabase(Database):
                 doc.setdefault("_id", ObjectId())
                 key = (doc["tenantId"], doc["dedupeKey"])
                 index = self._tenants.get(doc["tenantId"])
-                holder = None if index is None else index.keys.get(doc["dedupeKey"])
+                holder = None if index is None else index.keys.get(encode_key(doc["dedupeKey"]))
                 if key in taken or (
                     holder is not None
                     and (retire_before is None or rows.created(holder) > retire_before)
