@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import pickle
 import random
 import re
 from datetime import UTC, datetime, timedelta
@@ -17,9 +18,11 @@ import pytest
 from core.errors import ConfigError
 from core.vocabulary import TrackStatus
 from metrics.ingest import EventInput, live_document, track_events
+from storage.embedded import journal as journal_module
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
     SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
     frame,
     header,
     scan,
@@ -278,7 +281,10 @@ async def test_snapshot_and_journal_are_0600(tmp_path: Path) -> None:
     assert (tmp_path / JOURNAL).stat().st_mode & 0o777 == 0o600
 
 
-async def test_a_damaged_snapshot_record_is_skipped_and_the_file_kept(tmp_path: Path) -> None:
+async def test_a_damaged_snapshot_record_is_skipped_and_the_file_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "CHUNK_ROWS", 1)  # an event a frame, as in version 1
     db = await reopen(tmp_path)
     await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(3)))
     await db.close()
@@ -345,7 +351,7 @@ async def test_files_from_before_checksums_are_read_and_rewritten(tmp_path: Path
     (tmp_path / JOURNAL).write_bytes(bson.encode({"op": "insert", "docs": [old[2]]}))
     db = await reopen(tmp_path)
     assert (sessions(db), db.recovery) == (["a", "b", "c"], [])
-    assert (tmp_path / SNAPSHOT).read_bytes().startswith(header(SNAPSHOT_MAGIC))
+    assert (tmp_path / SNAPSHOT).read_bytes().startswith(header(SNAPSHOT_MAGIC, SNAPSHOT_VERSION))
     assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
     await db.close()
 
@@ -604,3 +610,70 @@ async def test_a_small_sound_journal_is_kept_at_start_up_not_folded_in(tmp_path:
         await db.close()
         assert (tmp_path / SNAPSHOT).read_bytes() == snapshot
         assert (tmp_path / JOURNAL).read_bytes() == journal
+
+
+async def test_a_snapshot_of_rows_gives_back_every_document_as_stored(tmp_path: Path) -> None:
+    db = await reopen(tmp_path)
+    docs: list[dict[str, Any]] = [
+        dict(event("purchase", at=NOW, session="ñandú", slug="tee", price=19.9, order="o1")),
+        {**event("page_view", at=NOW, session="b"), "visitorId": "v" * 45, "country": "CO"},
+        dict(event("add_to_cart", at=NOW, session="c", metadata={"big": 2**40, "n": [1, "x"]})),
+    ]
+    docs[0]["dedupeKey"] = "import:" + "ab" * 32
+    await store(db, *docs)  # type: ignore[arg-type]
+    await db.close()
+    for _ in range(2):  # folded into a snapshot of rows, then read from it
+        db = await reopen(tmp_path)
+        assert sorted(db.documents(), key=lambda d: d["sessionId"]) == sorted(
+            docs, key=lambda d: d["sessionId"]
+        )
+        await db.close()
+    snapshot = (tmp_path / SNAPSHOT).read_bytes()
+    assert snapshot.startswith(header(SNAPSHOT_MAGIC, SNAPSHOT_VERSION))
+
+
+async def test_a_damaged_chunk_loses_its_own_events_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(journal_module, "CHUNK_ROWS", 2)
+    db = await reopen(tmp_path)
+    at = [NOW + timedelta(minutes=n) for n in range(5)]
+    await store(db, *(event("page_view", at=at[n], session=f"s{n}") for n in range(5)))
+    await db.close()
+    db = await reopen(tmp_path)  # chunks: s0 s1 | s2 s3 | s4
+    await db.close()
+    snapshot = tmp_path / SNAPSHOT
+    offsets = frame_offsets(snapshot.read_bytes())
+    assert len(offsets) == 3
+    flip(snapshot, offsets[1] + 30)
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["s0", "s1", "s4"]
+    assert len(db.recovery) == 1 and "bytes skipped at offset" in db.recovery[0]
+    await db.close()
+
+
+class _Hostile:
+    """Pickles as a call of os.system: what a planted snapshot would try."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+async def test_a_chunk_naming_anything_but_rows_is_damage_and_never_runs(tmp_path: Path) -> None:
+    db = await reopen(tmp_path)
+    await store(db, event("page_view", at=NOW, session="kept"))
+    await db.close()
+    db = await reopen(tmp_path)  # a snapshot of rows
+    await db.close()
+    snapshot = tmp_path / SNAPSHOT
+    marker = tmp_path / "ran"
+    payload = pickle.dumps([_Hostile(marker)])
+    snapshot.write_bytes(snapshot.read_bytes() + journal_module._framed(payload))
+    db = await reopen(tmp_path)
+    assert not marker.exists()
+    assert sessions(db) == ["kept"]
+    assert len(db.recovery) == 1 and "was damaged: 1 record recovered" in db.recovery[0]
+    await db.close()

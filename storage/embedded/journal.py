@@ -7,13 +7,16 @@ on every write) to bound what a power loss could take. At start-up the snapshot
 and journal are replayed, then compacted into a new snapshot written to a
 temporary file (mode 0600), fsynced and renamed over the old one.
 
-The format (version 1) of both files::
+The format of both files::
 
     file   = magic (4 bytes: b"\\x89SAS" snapshot, b"\\x89SAJ" journal)
              version (uint32 LE) frame*
     frame  = FRAME_MARK (4 bytes) length (uint32 LE) crc (uint32 LE) payload
     crc    = CRC-32 (zlib) of the length bytes and the payload
-    payload = one BSON document of ``length`` bytes
+    payload = version 1 (the journal; snapshots of older servers): one BSON document
+            | version 2 (snapshots): up to ``CHUNK_ROWS`` events as rows
+              (``storage.embedded.rows``), pickled; read back by an unpickler that
+              builds nothing but rows, their shapes, datetimes and BSON's Int64
 
 The mark lets a reader find the next frame after damage with a byte search
 (resync) instead of trusting a damaged length; the checksum tells damage from
@@ -31,7 +34,9 @@ the snapshot and resetting the journal replays harmlessly.
 
 from __future__ import annotations
 
+import io
 import os
+import pickle
 import shutil
 import zlib
 from collections.abc import Callable, Iterable, Sequence
@@ -42,12 +47,17 @@ from typing import Any
 
 import bson
 from bson.codec_options import CodecOptions
+from bson.int64 import Int64
 
 from core.errors import ConfigError
+from storage.embedded import rows
+from storage.embedded.rows import Row
 
 # Naive UTC datetimes, as the rest of the storage layer uses.
 CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
-VERSION = 1
+VERSION = 1  # the journal's format: a BSON document per record
+SNAPSHOT_VERSION = 2  # the snapshot's: rows in chunks (a version 1 one is still read)
+CHUNK_ROWS = 4096
 SNAPSHOT_MAGIC = b"\x89SAS"
 JOURNAL_MAGIC = b"\x89SAJ"
 # 0xFF and 0xFE never occur in UTF-8, so no string in a record can spell the mark.
@@ -58,12 +68,15 @@ _MIN_BSON = 5  # an empty document
 _BSON_ERRORS = (bson.errors.InvalidBSON, ValueError, OverflowError)
 
 
-def header(magic: bytes) -> bytes:
-    return magic + VERSION.to_bytes(4, "little")
+def header(magic: bytes, version: int = VERSION) -> bytes:
+    return magic + version.to_bytes(4, "little")
 
 
 def frame(record: dict[str, Any]) -> bytes:
-    payload = bson.encode(record)
+    return _framed(bson.encode(record))
+
+
+def _framed(payload: bytes) -> bytes:
     length = len(payload).to_bytes(4, "little")
     crc = zlib.crc32(payload, zlib.crc32(length)).to_bytes(4, "little")
     return FRAME_MARK + length + crc + payload
@@ -77,6 +90,8 @@ class Scan:
     size: int = 0
     records: list[tuple[int, Any]] = field(default_factory=list)  # as the transform made them
     legacy: bool = False  # the format without checksums
+    version: int = VERSION  # of the file's header
+    chunked: bool = False  # records are (offset, list of rows): a version 2 snapshot
     damaged: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes skipped)
     torn: int = 0  # bytes of an incomplete last frame, dropped
 
@@ -90,7 +105,48 @@ class Scan:
         return sum(length for _, length in self.damaged)
 
 
-def _frame_at(data: bytes, offset: int) -> tuple[dict[str, Any], int] | None:
+class _RowUnpickler(pickle.Unpickler):
+    """Builds rows and nothing else: a pickle naming any other callable is refused."""
+
+    _ALLOWED: dict[tuple[str, str], Any] = {  # noqa: RUF012 (read-only)
+        ("storage.embedded.rows", "_shape"): rows._shape,
+        ("datetime", "datetime"): datetime,
+        ("bson.int64", "Int64"): Int64,
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = self._ALLOWED.get((module, name))
+        if found is None:
+            raise pickle.UnpicklingError(f"{module}.{name} is not part of a row")
+        return found
+
+
+def _bson_record(payload: bytes) -> Any:
+    return bson.decode(payload, CODEC)
+
+
+def _row_chunk(payload: bytes) -> Any:
+    chunk = _RowUnpickler(io.BytesIO(payload)).load()
+    if not isinstance(chunk, list) or not all(
+        isinstance(row, tuple) and row and isinstance(row[-1], rows.Shape) for row in chunk
+    ):
+        raise ValueError("a snapshot chunk that is not a list of rows")
+    return chunk
+
+
+Decode = Callable[[bytes], Any]
+_DECODE_ERRORS = (
+    *_BSON_ERRORS,
+    pickle.UnpicklingError,
+    EOFError,
+    TypeError,
+    AttributeError,
+    KeyError,
+    IndexError,
+)
+
+
+def _frame_at(data: bytes, offset: int, decode: Decode = _bson_record) -> tuple[Any, int] | None:
     """The record of a valid frame at ``offset`` and where it ends; None if there is none."""
     if data[offset : offset + 4] != FRAME_MARK or offset + FRAME_HEADER_BYTES > len(data):
         return None
@@ -105,16 +161,16 @@ def _frame_at(data: bytes, offset: int) -> tuple[dict[str, Any], int] | None:
     if zlib.crc32(payload, zlib.crc32(length_bytes)) != crc:
         return None
     try:
-        return bson.decode(payload, CODEC), end
-    except _BSON_ERRORS:  # checksum right, content not BSON: a writer bug; damage all the same
+        return decode(payload), end
+    except _DECODE_ERRORS:  # checksum right, content unreadable: a writer bug; damage all the same
         return None
 
 
-def _resync(data: bytes, start: int) -> int | None:
+def _resync(data: bytes, start: int, decode: Decode) -> int | None:
     """The offset of the next valid frame at or after ``start``."""
     at = data.find(FRAME_MARK, start)
     while at != -1:
-        if _frame_at(data, at) is not None:
+        if _frame_at(data, at, decode) is not None:
             return at
         at = data.find(FRAME_MARK, at + 1)
     return None
@@ -198,13 +254,19 @@ def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
         return found
     found.size = len(data)
     expected = header(magic)
+    newest = SNAPSHOT_VERSION if magic == SNAPSHOT_MAGIC else VERSION
+    decode: Decode = _bson_record
     if data.startswith(expected):
         offset = HEADER_BYTES
     elif data.startswith(magic) and len(data) >= HEADER_BYTES:
         version = int.from_bytes(data[4:HEADER_BYTES], "little")
-        raise ConfigError(
-            f"{path} is in format version {version}; this server reads version {VERSION}"
-        )
+        if not VERSION < version <= newest:
+            raise ConfigError(
+                f"{path} is in format version {version}; "
+                f"this server reads version {newest} and older"
+            )
+        found.version, found.chunked, decode = version, True, _row_chunk
+        offset = HEADER_BYTES
     elif len(data) < HEADER_BYTES and expected.startswith(data):
         found.torn = len(data)  # a header cut short: the file was new
         return found
@@ -212,13 +274,14 @@ def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
         return _scan_legacy(data, found, transform)
     else:
         offset = 0  # a damaged header counts as damage at offset 0
+    keep = _as_read if found.chunked else transform  # chunks are rows already
     while offset < len(data):
-        valid = _frame_at(data, offset)
+        valid = _frame_at(data, offset, decode)
         if valid is not None:
-            found.records.append((offset, transform(valid[0])))
+            found.records.append((offset, keep(valid[0])))
             offset = valid[1]
             continue
-        following = _resync(data, offset + 1)
+        following = _resync(data, offset + 1, decode)
         if following is None:
             if _is_torn(data[offset:]):
                 found.torn = len(data) - offset
@@ -239,14 +302,32 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
-    """Atomically replace ``path`` with ``records``: temp file (0600), fsync, rename, fsync dir."""
+    """A version 1 snapshot (a BSON document per frame), as servers before rows wrote."""
+    _replace(path, header(SNAPSHOT_MAGIC), (frame(record) for record in records))
+
+
+def write_rows(path: Path, events: Sequence[Row]) -> None:
+    """The snapshot of ``events``: chunks of ``CHUNK_ROWS`` rows, pickled (version 2).
+
+    A shape, and a string shared by a chunk's rows, is written once per chunk
+    (pickle's memo), so a chunk is read back with its sharing in place.
+    """
+    chunks = (
+        _framed(pickle.dumps(list(events[i : i + CHUNK_ROWS]), protocol=pickle.HIGHEST_PROTOCOL))
+        for i in range(0, len(events), CHUNK_ROWS)
+    )
+    _replace(path, header(SNAPSHOT_MAGIC, SNAPSHOT_VERSION), chunks)
+
+
+def _replace(path: Path, head: bytes, frames: Iterable[bytes]) -> None:
+    """Atomically replace ``path``: temp file (0600), fsync, rename, fsync dir."""
     temporary = path.with_name(path.name + ".tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     os.fchmod(fd, 0o600)  # whatever the umask, and a stale temp file's mode
     with os.fdopen(fd, "wb") as handle:
-        handle.write(header(SNAPSHOT_MAGIC))
-        for record in records:
-            handle.write(frame(record))
+        handle.write(head)
+        for framed in frames:
+            handle.write(framed)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)

@@ -32,13 +32,14 @@ from storage.embedded import rows
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
     SNAPSHOT_MAGIC,
+    SNAPSHOT_VERSION,
     Journal,
     Scan,
     scan,
     set_aside,
-    write_snapshot,
+    write_rows,
 )
-from storage.embedded.rows import Row, as_doc, to_row
+from storage.embedded.rows import Row, to_row
 
 # What loading needs of a stored event: the fields of the indexes and the unique key.
 REQUIRED_FIELDS: dict[str, type] = {
@@ -78,7 +79,7 @@ def loadable(doc: object) -> object:
     return to_row(doc) if event_problem(doc) is None else doc  # type: ignore[arg-type]
 
 
-def replay(record: dict[str, Any], events: dict[ObjectId, Row]) -> str | None:
+def replay(record: dict[str, Any], events: dict[bytes, Row]) -> str | None:
     """Apply one journal record to ``events``; why (part of) it was skipped, or None.
 
     Inserted documents arrive as rows already (``_rows_of_inserts``), those that
@@ -92,7 +93,7 @@ def replay(record: dict[str, Any], events: dict[ObjectId, Row]) -> str | None:
         problems: list[str] = []
         for item in batch:
             if isinstance(item, tuple):
-                events[rows.event_id(item)] = item
+                events[item[item[-1].event_id]] = item
             else:
                 problems.append(event_problem(item) or "a document that is not an object")
         if problems:
@@ -101,9 +102,9 @@ def replay(record: dict[str, Any], events: dict[ObjectId, Row]) -> str | None:
         event_id, key = record.get("id"), record.get("key")
         if not isinstance(event_id, ObjectId) or not isinstance(key, str):
             return "a retire without an ObjectId id and a string key"
-        row = events.get(event_id)
+        row = events.get(event_id.binary)
         if row is not None:
-            events[event_id] = rows.with_key(row, key)
+            events[event_id.binary] = rows.with_key(row, key)
     elif op == "purge":
         before = record.get("before")
         if not isinstance(before, datetime):
@@ -177,37 +178,45 @@ def _notes(found: Scan) -> list[str]:
 def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     """Load both files, keep damaged ones aside, compact, and open the journal."""
     snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False, transform=loadable)
-    events: dict[ObjectId, Row] = {}
+    stored: list[Row] = []
     snapshot_skipped: list[tuple[int, str]] = []
     for offset, item in snapshot.records:
-        if isinstance(item, tuple):
-            events[rows.event_id(item)] = item
+        if snapshot.chunked:  # a chunk of rows (snapshot version 2)
+            stored.extend(item)
+        elif isinstance(item, tuple):
+            stored.append(item)
         else:
             snapshot_skipped.append((offset, event_problem(item) or "not an object"))
-    if (snapshot.damaged or snapshot_skipped) and not events:
+    if (snapshot.damaged or snapshot_skipped) and not stored:
         raise ConfigError(
             f"{snapshot_path} is damaged and holds no readable event ({snapshot.size} "
             "bytes); move it out of DATA_DIR to start with an empty store"
         )
     journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_rows_of_inserts)
     journal_skipped: list[tuple[int, str]] = []
-    for offset, record in journal.records:
-        problem = replay(record, events)
-        if problem is not None:
-            journal_skipped.append((offset, problem))
-    loaded = sorted(events.values(), key=rows.created)
+    loaded = stored  # a snapshot holds each event once, in time order
+    if journal.records:
+        # By _id: the journal retires keys by it, and after a crash between writing
+        # a snapshot and emptying the journal, re-inserts what the snapshot holds.
+        events: dict[bytes, Row] = {row[row[-1].event_id]: row for row in stored}
+        for offset, record in journal.records:
+            problem = replay(record, events)
+            if problem is not None:
+                journal_skipped.append((offset, problem))
+        loaded = sorted(events.values(), key=rows.created)
 
     report: list[str] = []
     if snapshot.damaged or snapshot_skipped:
         aside = set_aside(snapshot_path, keep=True)
         report.append(damage_report(snapshot, snapshot_skipped, aside))
     journal_sound = journal.clean and not journal_skipped
-    if not snapshot.clean or snapshot_skipped or not journal_sound:
+    outdated = snapshot.version < SNAPSHOT_VERSION and bool(stored)
+    if not snapshot.clean or snapshot_skipped or not journal_sound or outdated:
         compacted = True
     else:
         compacted = bool(journal.records) and worth_compacting(snapshot, journal)
     if compacted:
-        write_snapshot(snapshot_path, (as_doc(row) for row in loaded))
+        write_rows(snapshot_path, loaded)
     reset = (compacted and bool(journal.records)) or not journal.clean
     if journal.damaged or journal_skipped:
         aside = set_aside(journal_path)  # Journal() below starts a new file

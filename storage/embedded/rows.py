@@ -62,9 +62,19 @@ def decode_key(key: Key) -> str:
 class Shape:
     """A row's document keys, which are null, and where the fields the store reads sit."""
 
-    __slots__ = ("created", "dedupe", "event_id", "event_type", "keys", "present", "tenant")
+    __slots__ = (
+        "created",
+        "dedupe",
+        "event_id",
+        "event_type",
+        "keys",
+        "pattern",
+        "present",
+        "tenant",
+    )
 
     def __init__(self, names: tuple[str, ...], present: tuple[int, ...]) -> None:
+        self.pattern = present
         self.keys = tuple(_KEYS.get(name, name) for name in names)
         self.present = tuple(self.keys[i] for i in present)
         where = {name: index for index, name in enumerate(self.present)}
@@ -73,6 +83,10 @@ class Shape:
         self.tenant = where["tenantId"]
         self.event_type = where["eventType"]
         self.dedupe = where["dedupeKey"]
+
+    def __reduce__(self) -> tuple[Any, tuple[tuple[str, ...], tuple[int, ...]]]:
+        # Pickled by name: a snapshot's rows come back with the table's own shapes.
+        return _shape, (self.keys, self.pattern)
 
 
 _shapes: dict[tuple[tuple[str, ...], tuple[int, ...]], Shape] = {}
