@@ -372,3 +372,24 @@ def test_bucket_errors_match_mongomock(bucket: dict[str, Any]) -> None:
     )
     assert expected[0][0] == "error"
     assert _outcome(lambda: run_pipeline(STAGE_DOCS, pipeline)) == expected
+
+
+def test_add_to_set_keeps_first_seen_order_and_equal_values_once() -> None:
+    values = ["b", "a", "b", 1, 1.0, {"k": 1}, {"k": 1}, [1, 2], [1, 2], 0, "", None, "a"]
+    docs = [{"g": 1, "v": value} for value in values]
+    pipeline = [{"$group": {"_id": "$g", "vs": {"$addToSet": "$v"}}}]
+    # mongomock keeps falsy values as None; 1 and 1.0 are one value, as on MongoDB.
+    expected = ["b", "a", 1, {"k": 1}, [1, 2], None]
+    assert run_pipeline(docs, pipeline) == [{"_id": 1, "vs": expected}]
+    assert list(mongomock_aggregate.process_pipeline(docs, None, pipeline, None)) == [
+        {"_id": 1, "vs": expected}
+    ]
+
+
+def test_add_to_set_over_many_distinct_values_keeps_them_all() -> None:
+    # A best-selling product's hour: every view from a session of its own.
+    docs = [{"g": "tee", "v": f"session-{n}"} for n in range(50_000)]
+    docs += docs[:10]  # and a few sessions twice
+    pipeline = [{"$group": {"_id": "$g", "sessions": {"$addToSet": "$v"}}}]
+    (row,) = run_pipeline(docs, pipeline)
+    assert row["sessions"] == [f"session-{n}" for n in range(50_000)]

@@ -76,6 +76,29 @@ def _values(evaluate: Compiled, constant: Any, members: list[Document]) -> list[
     return values
 
 
+def _distinct(values: Iterable[Any]) -> list[Any]:
+    """``values`` without repeats, first seen first, in time linear in their number.
+
+    Hashable values are remembered in a set (equal values hash alike: 1, 1.0
+    and True are one, as ``==`` says); unhashable ones (documents, arrays) can
+    only equal each other, so only they are compared one by one.
+    """
+    unique: list[Any] = []
+    seen: set[Any] = set()
+    unhashable: list[Any] = []
+    for element in values:
+        try:
+            if element in seen:
+                continue
+            seen.add(element)
+        except TypeError:
+            if element in unhashable:
+                continue
+            unhashable.append(element)
+        unique.append(element)
+    return unique
+
+
 def _accumulate(accumulators: list[Accumulator], members: list[Document]) -> Document:
     # mongomock's _accumulate_group with compiled values.
     operators = mongomock_aggregate._GROUPING_OPERATOR_MAP
@@ -85,12 +108,7 @@ def _accumulate(accumulators: list[Accumulator], members: list[Document]) -> Doc
         if operator in operators:
             doc_dict[field] = operators[operator](values)  # type: ignore[no-untyped-call]
         elif operator == "$addToSet":
-            unique: list[Any] = []
-            # Not a set: values may be unhashable; and mongomock keeps falsy ones as None.
-            for element in (value or None for value in values):
-                if element not in unique:
-                    unique.append(element)
-            doc_dict[field] = unique
+            doc_dict[field] = _distinct(value or None for value in values)  # falsy: None
         elif field not in doc_dict:  # $push
             doc_dict[field] = values
         else:
