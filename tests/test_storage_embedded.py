@@ -19,6 +19,7 @@ from core.errors import ConfigError
 from core.vocabulary import TrackStatus
 from metrics.ingest import EventInput, live_document, track_events
 from storage.embedded import journal as journal_module
+from storage.embedded import store as embedded_store
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
     SNAPSHOT_MAGIC,
@@ -31,6 +32,7 @@ from storage.embedded.journal import (
 from storage.embedded.store import JOURNAL, SNAPSHOT, EmbeddedDatabase
 from tests.conftest import event, store
 from tests.live_server import Server
+from tests.test_storage_offload import appears, wait_for
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -676,4 +678,88 @@ async def test_a_chunk_naming_anything_but_rows_is_damage_and_never_runs(tmp_pat
     assert not marker.exists()
     assert sessions(db) == ["kept"]
     assert len(db.recovery) == 1 and "was damaged: 1 record recovered" in db.recovery[0]
+    await db.close()
+
+
+ROTATED = JOURNAL + ".1"
+
+
+async def test_compaction_while_serving_folds_the_journal_and_keeps_later_writes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = await reopen(tmp_path)
+    await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(3)))
+    gate = tmp_path / "gate"
+    write = embedded_store._write_snapshot
+    # The child waits at the gate: meanwhile the loop stores more, into the new journal.
+    monkeypatch.setattr(
+        embedded_store, "_write_snapshot", lambda *args: wait_for(gate, lambda: write(*args))
+    )
+    folding = asyncio.create_task(db.compact())
+    await appears(gate.with_suffix(".pid"))
+    assert (tmp_path / ROTATED).exists()
+    await store(db, event("purchase", at=NOW, session="late", price=2.0))
+    assert await track(db, "k", NOW) == "OK"
+    gate.touch()
+    await folding
+    assert not (tmp_path / ROTATED).exists()
+    snapshot = scan(tmp_path / SNAPSHOT, SNAPSHOT_MAGIC, tail_may_tear=False)
+    assert sum(len(chunk) for _, chunk in snapshot.records) == 3  # what the fork saw
+    await db.close()
+    db = await reopen(tmp_path)
+    # s0–s2 and "late" once each; the tracked event's session is s1.
+    assert sessions(db) == ["late", "s0", "s1", "s1", "s2"]
+    await db.close()
+
+
+async def test_a_stop_during_a_fold_loses_and_doubles_nothing(tmp_path: Path) -> None:
+    db = await reopen(tmp_path)
+    await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(3)))
+    assert db._journal is not None
+    db._journal.rotate(tmp_path / ROTATED)  # the fold started, its snapshot never came
+    await store(db, event("page_view", at=NOW, session="after"))
+    crash(db)
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["after", "s0", "s1", "s2"]
+    assert not (tmp_path / ROTATED).exists()
+    await db.close()
+    db = await reopen(tmp_path)  # and again, from the snapshot it wrote
+    assert sessions(db) == ["after", "s0", "s1", "s2"]
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
+    await db.close()
+
+
+async def test_a_failed_fold_is_logged_and_start_up_folds_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = await reopen(tmp_path)
+    await store(db, event("page_view", at=NOW, session="a"))
+
+    def broken(*args: Any) -> int:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(embedded_store, "_write_snapshot", broken)
+    await db.compact()
+    assert "the snapshot could not be written while serving" in caplog.text
+    assert (tmp_path / ROTATED).exists()
+    await store(db, event("page_view", at=NOW, session="b"))  # serving goes on
+    await db.compact()  # no second fold over the first one's journal
+    await db.close()
+    monkeypatch.undo()
+    db = await reopen(tmp_path)
+    assert sessions(db) == ["a", "b"]
+    assert not (tmp_path / ROTATED).exists()
+    await db.close()
+
+
+async def test_a_big_journal_starts_a_fold_by_itself(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(embedded_store, "COMPACT_MIN_BYTES", 2_000)
+    db = await reopen(tmp_path)
+    await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(20)))
+    assert db._compacting is not None
+    await db._compacting
+    assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
+    assert not (tmp_path / ROTATED).exists()
     await db.close()

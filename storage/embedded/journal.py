@@ -365,9 +365,13 @@ class Journal:
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self._fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        self._open()
+
+    def _open(self) -> None:
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._dirty = False
-        if os.fstat(self._fd).st_size == 0:
+        self.size = os.fstat(self._fd).st_size  # bytes in the file
+        if self.size == 0:
             self._write(header(JOURNAL_MAGIC))
             os.fsync(self._fd)
 
@@ -375,6 +379,15 @@ class Journal:
         written = os.write(self._fd, data)
         while written < len(data):  # regular files rarely short-write; be exact anyway
             written += os.write(self._fd, data[written:])
+        self.size += len(data)
+
+    def rotate(self, aside: Path) -> None:
+        """Move the file to ``aside`` (synced) and go on in a new, empty one."""
+        os.fsync(self._fd)
+        os.close(self._fd)
+        os.rename(self.path, aside)
+        self._open()
+        _fsync_dir(self.path.parent)
 
     def append(self, records: Sequence[dict[str, Any]], *, fsync: bool) -> None:
         """Append ``records`` in one ``write(2)``: one acknowledged batch, one write."""
@@ -392,6 +405,7 @@ class Journal:
     def reset(self) -> None:
         """Empty the journal (after its records went into a snapshot)."""
         os.ftruncate(self._fd, 0)
+        self.size = 0
         self._write(header(JOURNAL_MAGIC))
         os.fsync(self._fd)
         self._dirty = False

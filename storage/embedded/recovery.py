@@ -175,8 +175,20 @@ def _notes(found: Scan) -> list[str]:
     return notes
 
 
+def rotated(journal_path: Path) -> Path:
+    """Where a journal goes while a snapshot is written from the events it holds."""
+    return journal_path.with_name(journal_path.name + ".1")
+
+
 def restore(snapshot_path: Path, journal_path: Path) -> Restored:
-    """Load both files, keep damaged ones aside, compact, and open the journal."""
+    """Load the files, keep damaged ones aside, compact, and open the journal.
+
+    Between the snapshot and the journal there may be a rotated journal: a
+    snapshot was being written from its records (``EmbeddedDatabase.compact``)
+    when the server stopped. Its records are replayed before the journal's and
+    the whole is folded into a new snapshot; replay is idempotent, so whether
+    that snapshot was finished or not, nothing is lost or doubled.
+    """
     snapshot = scan(snapshot_path, SNAPSHOT_MAGIC, tail_may_tear=False, transform=loadable)
     stored: list[Row] = []
     snapshot_skipped: list[tuple[int, str]] = []
@@ -192,18 +204,23 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
             f"{snapshot_path} is damaged and holds no readable event ({snapshot.size} "
             "bytes); move it out of DATA_DIR to start with an empty store"
         )
+    earlier_path = rotated(journal_path)
+    earlier = scan(earlier_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_rows_of_inserts)
     journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_rows_of_inserts)
+    earlier_skipped: list[tuple[int, str]] = []
     journal_skipped: list[tuple[int, str]] = []
     loaded = stored  # a snapshot holds each event once, in time order
-    if journal.records:
+    if earlier.records or journal.records:
         # By _id: the journal retires keys by it, and after a crash between writing
         # a snapshot and emptying the journal, re-inserts what the snapshot holds.
         events: dict[bytes, Row] = {row[row[-1].event_id]: row for row in stored}
-        for offset, record in journal.records:
-            problem = replay(record, events)
-            if problem is not None:
-                journal_skipped.append((offset, problem))
+        for found, skipped in ((earlier, earlier_skipped), (journal, journal_skipped)):
+            for offset, record in found.records:
+                problem = replay(record, events)
+                if problem is not None:
+                    skipped.append((offset, problem))
         loaded = sorted(events.values(), key=rows.created)
+    folding = earlier_path.exists()
 
     report: list[str] = []
     if snapshot.damaged or snapshot_skipped:
@@ -211,12 +228,17 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
         report.append(damage_report(snapshot, snapshot_skipped, aside))
     journal_sound = journal.clean and not journal_skipped
     outdated = snapshot.version < SNAPSHOT_VERSION and bool(stored)
-    if not snapshot.clean or snapshot_skipped or not journal_sound or outdated:
+    if not snapshot.clean or snapshot_skipped or not journal_sound or outdated or folding:
         compacted = True
     else:
         compacted = bool(journal.records) and worth_compacting(snapshot, journal)
     if compacted:
         write_rows(snapshot_path, loaded)
+    if folding:  # only now that the snapshot holds its records
+        if earlier.damaged or earlier_skipped:
+            report.append(damage_report(earlier, earlier_skipped, set_aside(earlier_path)))
+        else:
+            earlier_path.unlink()
     reset = (compacted and bool(journal.records)) or not journal.clean
     if journal.damaged or journal_skipped:
         aside = set_aside(journal_path)  # Journal() below starts a new file
@@ -225,4 +247,5 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     opened = Journal(journal_path)
     if reset:
         opened.reset()
-    return Restored(loaded, opened, report, _notes(snapshot) + _notes(journal))
+    notes = _notes(snapshot) + _notes(earlier) + _notes(journal)
+    return Restored(loaded, opened, report, notes)

@@ -52,9 +52,9 @@ from storage.database import Database, Pipeline, retired_key
 from storage.documents import EVENTS, EventDocument, TenantDocument
 from storage.embedded import rows
 from storage.embedded.aggregation import run_pipeline
-from storage.embedded.journal import Journal
+from storage.embedded.journal import Journal, write_rows
 from storage.embedded.offload import Offloader
-from storage.embedded.recovery import restore
+from storage.embedded.recovery import restore, rotated
 from storage.embedded.rows import Row, as_doc, encode_key, to_row
 from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
@@ -67,11 +67,29 @@ LOCK = "events.lock"
 PURGE_EVERY_SECONDS = 3600
 _INDEXED_MATCH_KEYS = frozenset({"tenantId", "createdAt", "eventType"})
 SETTLE_EVERY_EVENTS = 20_000
+# The journal is folded into a new snapshot, in a forked child, once it is this
+# big and a quarter of the snapshot (start-up then reads mostly the snapshot).
+COMPACT_MIN_BYTES = 64 << 20
+COMPACT_SHARE = 4
 # A pipeline over fewer documents runs inline: forking costs more than it saves.
 # The fork pauses the loop ~12 ms per GiB of heap (~1M stored events), about what
 # 5,000 documents cost inline: so the bar rises by one document per 200 stored.
 OFFLOAD_MIN_DOCS = 5_000
 OFFLOAD_STORED_PER_DOC = 200
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _write_snapshot(tenants: dict[str, _TenantIndex], path: Path) -> int:
+    """In a forked child: the snapshot of every row the child sees; how many."""
+    everything = [row for index in tenants.values() for row in index.all.docs]
+    write_rows(path, everything)
+    return len(everything)
 
 
 def _settle_heap() -> None:
@@ -310,6 +328,10 @@ class EmbeddedDatabase(Database):
         self._lock_file: int | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._unsettled = 0  # events stored since the heap was last frozen
+        # Snapshots written while serving (compact()): one at a time, in a child.
+        self._compactor = Offloader(1)
+        self._compacting: asyncio.Task[None] | None = None
+        self._snapshot_bytes = 0
         self.recovery: list[str] = []  # what start-up repaired: a line per damaged file
 
     @classmethod
@@ -360,6 +382,7 @@ class EmbeddedDatabase(Database):
         finally:
             gc.enable()
         self._journal = restored.journal
+        self._snapshot_bytes = _size(self._data_dir / SNAPSHOT)
         self.recovery = restored.report
         for note in restored.notes:
             log.info("%s", note)
@@ -410,6 +433,42 @@ class EmbeddedDatabase(Database):
     def _write(self, records: Sequence[dict[str, Any]]) -> None:
         assert self._journal is not None, "embedded store used before open()"
         self._journal.append(records, fsync=self._fsync_seconds == 0)
+        limit = max(COMPACT_MIN_BYTES, self._snapshot_bytes // COMPACT_SHARE)
+        if self._journal.size > limit and self._compacting is None:
+            self._compacting = asyncio.get_running_loop().create_task(self._compact())
+
+    async def compact(self) -> None:
+        """Fold the journal into a new snapshot now (or wait for the fold under way)."""
+        if self._compacting is None:
+            self._compacting = asyncio.get_running_loop().create_task(self._compact())
+        await asyncio.shield(self._compacting)
+
+    async def _compact(self) -> None:
+        """Write a snapshot of every event in a forked child while the loop goes on.
+
+        The journal is first moved aside (``events.journal.1``) and a new one
+        started, with nothing awaited in between; the child, forked after, writes
+        every row it sees — all of the moved journal's and perhaps some of the new
+        one's (replay is idempotent) — then the moved journal is deleted. If the
+        server stops before, start-up folds the moved journal in itself.
+        """
+        assert self._journal is not None, "embedded store used before open()"
+        aside = rotated(self._data_dir / JOURNAL)
+        try:
+            if aside.exists():  # a fold failed earlier: start-up will fold it
+                return
+            self._journal.rotate(aside)
+            snapshot = self._data_dir / SNAPSHOT
+            written = await self._compactor.run(_write_snapshot, self._tenants, snapshot)
+            aside.unlink()
+            self._snapshot_bytes = _size(snapshot)
+            log.info("embedded store: %d events folded into %s", written, snapshot)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("embedded store: the snapshot could not be written while serving")
+        finally:
+            self._compacting = None
 
     # ---- Database ------------------------------------------------------------
 
@@ -551,6 +610,10 @@ class EmbeddedDatabase(Database):
         return None
 
     async def close(self) -> None:
+        if self._compacting is not None:  # its child is killed; start-up folds the rest
+            self._compacting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._compacting
         for task in self._tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
