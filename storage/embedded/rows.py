@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from itertools import compress, repeat
+from operator import is_not
 from typing import Any
 
 from bson import ObjectId
@@ -101,20 +103,26 @@ def _shape(names: tuple[str, ...], present: tuple[int, ...]) -> Shape:
     return shape
 
 
+# (keys, which values are set) -> shape: what to_row looks up for every event.
+_by_pattern: dict[tuple[tuple[str, ...], tuple[bool, ...]], Shape] = {}
+
+
 def to_row(doc: dict[str, Any]) -> Row:
     """``doc`` as a row. It must have an ObjectId ``_id``, string ``tenantId``,
     ``eventType`` and ``dedupeKey`` and a datetime ``createdAt``
     (``storage.embedded.recovery.event_problem``)."""
     values = list(doc.values())
-    present = tuple(i for i, value in enumerate(values) if value is not None)
-    shape = _shape(tuple(doc), present)
+    pattern = tuple(map(is_not, values, repeat(None)))
+    names = tuple(doc)
+    shape = _by_pattern.get((names, pattern))
+    if shape is None:
+        shape = _shape(names, tuple(i for i, kept in enumerate(pattern) if kept))
+        if len(_by_pattern) < _MAX_SHAPES:
+            _by_pattern[(names, pattern)] = shape
     intern = sys.intern
-    row: list[Any] = []
-    for i in present:
-        value = values[i]
-        if value.__class__ is str:
-            value = intern(value)
-        row.append(value)
+    row = [
+        intern(value) if value.__class__ is str else value for value in compress(values, pattern)
+    ]
     # Unique to the event (interning them would only grow the table): as bytes.
     row[shape.event_id] = doc["_id"].binary
     row[shape.dedupe] = encode_key(doc["dedupeKey"])
