@@ -1,9 +1,10 @@
-"""The database passes of dashboardStats: each runs one pipeline and reads its rows.
+"""The database passes of dashboardStats: each reads one hour summary or one pipeline.
 
-A pass returns a small frozen dataclass of what its pipeline counted, with
-every day of the window present (zero-filled) and nothing rounded yet;
-``metrics.dashboard`` turns passes into the figures of docs/metrics.md. Each pass
-reads only grouped rows: per day, per type and slug, per source, or totals.
+A pass returns a small frozen dataclass of what it counted, with every day of
+the window present (zero-filled) and nothing rounded yet; ``metrics.dashboard``
+turns passes into the figures of docs/metrics.md. The types, revenue, products
+and sessions passes merge hour summaries (``metrics.summaries``: closed hours
+kept, the open one read raw); the WhatsApp pass runs its own pipeline.
 """
 
 from __future__ import annotations
@@ -89,11 +90,6 @@ class Whatsapp:
     clicking_sessions: int
     buying_sessions: int
     latest_clickers: tuple[str, ...]
-
-
-def _days(window: DayWindow) -> dict[datetime, int]:
-    """Bucket id (a day's start, naive UTC) → index of the day in the window."""
-    return {start: index for index, start in enumerate(window.bucket_boundaries[:-1])}
 
 
 async def revenue(database: Database, *, tenant: str, window: DayWindow, now: datetime) -> float:
