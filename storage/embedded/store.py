@@ -69,7 +69,7 @@ _INDEXED_MATCH_KEYS = frozenset({"tenantId", "createdAt", "eventType"})
 SETTLE_EVERY_EVENTS = 20_000
 # The journal is folded into a new snapshot, in a forked child, once it is this
 # big and a quarter of the snapshot (start-up then reads mostly the snapshot).
-COMPACT_MIN_BYTES = 64 << 20
+COMPACT_MIN_BYTES = 16 << 20
 COMPACT_SHARE = 4
 # A pipeline over fewer documents runs inline: forking costs more than it saves.
 # The fork pauses the loop ~12 ms per GiB of heap (~1M stored events), about what
