@@ -390,7 +390,10 @@ class EmbeddedDatabase(Database):
             log.warning("%s", line)
         log.info("embedded store: %d events loaded from %s", self._count, self._data_dir)
         await self.purge_expired()
-        _settle_heap()
+        # Loading builds rows, lists and strings, no reference cycles: what it threw
+        # away is already freed, so the loaded heap is frozen without a full
+        # collection walking every row first (~0.6 s at 1M events).
+        gc.freeze()
         self._tasks.append(asyncio.create_task(self._upkeep()))
 
     def _release_lock(self) -> None:
