@@ -393,3 +393,37 @@ def test_add_to_set_over_many_distinct_values_keeps_them_all() -> None:
     pipeline = [{"$group": {"_id": "$g", "sessions": {"$addToSet": "$v"}}}]
     (row,) = run_pipeline(docs, pipeline)
     assert row["sessions"] == [f"session-{n}" for n in range(50_000)]
+
+
+SORT_DOCS: list[dict[str, Any]] = [
+    {"n": 3, "s": "b", "at": datetime(2026, 6, 2), "i": 1},
+    {"n": 1.5, "s": "a", "at": datetime(2026, 6, 1), "i": 2},
+    {"s": "a", "at": None, "i": 3},  # n missing: sorts as null
+    {"n": None, "s": "ñ", "at": datetime(2026, 6, 3), "i": 4},
+    {"n": True, "s": "b", "at": datetime(2026, 6, 2), "i": 5},
+    {"n": "3", "s": "b", "at": datetime(2026, 6, 2), "i": 6},
+    {"n": 3, "s": "b", "at": datetime(2026, 6, 2), "i": 7},  # ties with i=1
+    {"n": b"x", "s": "c", "at": datetime(2026, 6, 1), "i": 8},
+    {"n": -2, "s": "", "at": datetime(2026, 6, 1), "i": 9},
+]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"n": 1},
+        {"n": -1},
+        {"s": 1, "n": -1},
+        {"at": -1, "i": 1},
+        {"s": -1, "at": 1, "n": 1},
+        {"missing": 1},
+        {"d.x": 1},  # a dotted path: mongomock's own
+        {"l": 1},  # arrays: mongomock's own
+    ],
+    ids=str,
+)
+def test_sort_matches_mongomock(spec: dict[str, int]) -> None:
+    docs = [{**doc, "d": {"x": doc["i"] % 3}, "l": [doc["i"] % 4, 0]} for doc in SORT_DOCS]
+    pipeline = [{"$sort": spec}]
+    expected = list(mongomock_aggregate.process_pipeline(docs, None, pipeline, None))
+    assert [d["i"] for d in run_pipeline(docs, pipeline)] == [d["i"] for d in expected]
