@@ -19,7 +19,7 @@ and map update: exact distinct counts over any range, in C-speed operations.
 from __future__ import annotations
 
 import math
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -105,19 +105,20 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
         }
 
     def merge(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductRow]:
-        merged: dict[str, ProductRow] = {}
+        # Each key's rows first, then each sum, maximum and union once, in C.
+        by_key: defaultdict[str, list[ProductRow]] = defaultdict(list)
         for partial in partials:
             for key, row in partial.items():
-                into = merged.get(key)
-                if into is None:
-                    into = merged[key] = ProductRow()
-                into.events += row.events
-                into.units += row.units
-                if row.keyed_name is not None and (
-                    into.keyed_name is None or row.keyed_name > into.keyed_name
-                ):
-                    into.keyed_name = row.keyed_name
-                into.sessions |= row.sessions
+                by_key[key].append(row)
+        merged: dict[str, ProductRow] = {}
+        for key, rows in by_key.items():
+            names = [row.keyed_name for row in rows if row.keyed_name is not None]
+            merged[key] = ProductRow(
+                events=sum(row.events for row in rows),
+                units=sum(row.units for row in rows),
+                keyed_name=max(names) if names else None,
+                sessions=set().union(*(row.sessions for row in rows)),
+            )
         return merged
 
     def weight(self, partial: dict[str, ProductRow]) -> int:
