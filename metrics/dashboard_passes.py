@@ -22,10 +22,8 @@ from metrics import summaries
 from metrics.hourly import (
     LineValues,
     ProductActivity,
-    ProductRow,
     SessionActivity,
     TypeCounts,
-    product_name,
     role_total,
     slug_of,
 )
@@ -126,14 +124,11 @@ async def products(
     )
     counts: defaultdict[str, dict[str, int]] = defaultdict(dict)
     units: dict[str, int] = {}
-    named: dict[str, ProductRow] = {}  # slug → the row holding its latest name
+    keyed_names: dict[str, str] = {}  # slug → "time key|name" of its latest named event
     for key, row in activity.items():
         role, slug = slug_of(key)
-        latest = named.get(slug)
-        if row.keyed_name is not None and (
-            latest is None or latest.keyed_name is None or row.keyed_name > latest.keyed_name
-        ):
-            named[slug] = row
+        if row.keyed_name is not None and row.keyed_name > keyed_names.get(slug, ""):
+            keyed_names[slug] = row.keyed_name
         if role in pipelines.PRODUCT_ROLES:  # other types only name the product
             counts[slug][role] = len(row.sessions) if unique else row.events
             if role == Role.PURCHASE:
@@ -141,7 +136,7 @@ async def products(
     listed = [
         ProductFigures(
             slug=slug,
-            name=product_name(named.get(slug), slug),
+            name=pipelines.text_after_time_key(keyed_names[slug]) if slug in keyed_names else slug,
             views=by_role.get(Role.PRODUCT_VIEW, 0),
             add_to_cart=by_role.get(Role.ADD_TO_CART, 0),
             purchases=by_role.get(Role.PURCHASE, 0),

@@ -1,7 +1,7 @@
 """The hour summaries the heavy views read (``metrics.summaries``).
 
-* ``TypeCounts``: events per type (eventsTimeline, errorsTimeline, the TOTAL
-  eventCounts, payment errors).
+* ``TypeCounts``: events per type (totalSales, salesByDay, eventsTimeline,
+  errorsTimeline, the TOTAL eventCounts).
 * ``ProductActivity``: per product role (or other type) and slug, events, units,
   the sessions, and the latest name (topViewedProducts, productPerformance,
   unconverted products).
@@ -129,12 +129,6 @@ def slug_of(key: str) -> tuple[str, str]:
     """``(role or type, slug)`` of a ProductActivity key."""
     role, _, slug = key.partition("|")
     return role, slug
-
-
-def product_name(row: ProductRow | None, slug: str) -> str:
-    if row is None or row.keyed_name is None:
-        return slug
-    return text_after_time_key(row.keyed_name)
 
 
 @dataclass(slots=True)
