@@ -56,7 +56,7 @@ COMPACT_PURGES = 24  # or holds more than a day of hourly purges
 
 @dataclass
 class Restored:
-    rows: list[Row]  # sorted by createdAt
+    rows: list[Row]  # each event once, in no particular order (the time index sorts)
     journal: Journal  # open, empty unless nothing needed compacting
     report: list[str]  # one line per damaged file: what was done (a warning)
     notes: list[str]  # repairs that lost nothing acknowledged (info)
@@ -93,7 +93,7 @@ def replay(record: dict[str, Any], events: dict[bytes, Row]) -> str | None:
         problems: list[str] = []
         for item in batch:
             if isinstance(item, tuple):
-                events[item[item[-1].event_id]] = item
+                events[rows.id_bytes(item)] = item
             else:
                 problems.append(event_problem(item) or "a document that is not an object")
         if problems:
@@ -209,17 +209,17 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
     journal = scan(journal_path, JOURNAL_MAGIC, tail_may_tear=True, transform=_rows_of_inserts)
     earlier_skipped: list[tuple[int, str]] = []
     journal_skipped: list[tuple[int, str]] = []
-    loaded = stored  # a snapshot holds each event once, in time order
+    loaded = stored  # a snapshot holds each event once
     if earlier.records or journal.records:
         # By _id: the journal retires keys by it, and after a crash between writing
         # a snapshot and emptying the journal, re-inserts what the snapshot holds.
-        events: dict[bytes, Row] = {row[row[-1].event_id]: row for row in stored}
+        events: dict[bytes, Row] = {rows.id_bytes(row): row for row in stored}
         for found, skipped in ((earlier, earlier_skipped), (journal, journal_skipped)):
             for offset, record in found.records:
                 problem = replay(record, events)
                 if problem is not None:
                     skipped.append((offset, problem))
-        loaded = sorted(events.values(), key=rows.created)
+        loaded = list(events.values())
     folding = earlier_path.exists()
 
     report: list[str] = []

@@ -146,7 +146,13 @@ def created(row: Row) -> datetime:
 
 
 def event_id(row: Row) -> ObjectId:
-    return ObjectId(row[row[-1].event_id])
+    return ObjectId(id_bytes(row))
+
+
+def id_bytes(row: Row) -> bytes:
+    """The 12 bytes of the row's ``_id`` (what start-up tells events apart by)."""
+    value: bytes = row[row[-1].event_id]
+    return value
 
 
 def tenant(row: Row) -> str:

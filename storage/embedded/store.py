@@ -436,15 +436,18 @@ class EmbeddedDatabase(Database):
     def _write(self, records: Sequence[dict[str, Any]]) -> None:
         assert self._journal is not None, "embedded store used before open()"
         self._journal.append(records, fsync=self._fsync_seconds == 0)
-        limit = max(COMPACT_MIN_BYTES, self._snapshot_bytes // COMPACT_SHARE)
-        if self._journal.size > limit and self._compacting is None:
+        if self._journal.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes // COMPACT_SHARE):
+            self._folding()
+
+    def _folding(self) -> asyncio.Task[None]:
+        """The fold under way, started if there is none."""
+        if self._compacting is None:
             self._compacting = asyncio.get_running_loop().create_task(self._compact())
+        return self._compacting
 
     async def compact(self) -> None:
         """Fold the journal into a new snapshot now (or wait for the fold under way)."""
-        if self._compacting is None:
-            self._compacting = asyncio.get_running_loop().create_task(self._compact())
-        await asyncio.shield(self._compacting)
+        await asyncio.shield(self._folding())
 
     async def _compact(self) -> None:
         """Write a snapshot of every event in a forked child while the loop goes on.
