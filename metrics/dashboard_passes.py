@@ -154,12 +154,12 @@ async def sessions(
     state = await summaries.over_range(
         database, SessionActivity(), tenant=tenant, low=window.start, high=window.end, now=now
     )
-    sessions = len(state.sessions)
-    by_source: Counter[str] = Counter(state.sources.values())
-    if direct := sessions - len(state.sources):
+    sessions = state.session_count
+    by_source = Counter(state.source_counts)
+    if direct := sessions - by_source.total():
         by_source[DIRECT_SOURCE] += direct
     by_role = (
-        {role.value: len(state.role(role)) for role in pipelines.FUNNEL_COUNT_ROLES}
+        {role.value: state.role_count(role) for role in pipelines.FUNNEL_COUNT_ROLES}
         if unique
         else {}
     )
@@ -168,7 +168,7 @@ async def sessions(
         events=state.events,
         sessions_by_type=by_role,
         sessions_by_source=dict(by_source),
-        buying_sessions=len(state.role(Role.PURCHASE)),
+        buying_sessions=state.role_count(Role.PURCHASE),
     )
 
 

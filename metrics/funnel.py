@@ -67,7 +67,7 @@ async def funnel(
         now=now,
     )
     return FunnelResult(
-        steps=[FunnelStep(step=role.value, count=len(state.role(role))) for role in FUNNEL_ROLES],
+        steps=[FunnelStep(step=role.value, count=state.role_count(role)) for role in FUNNEL_ROLES],
         start_date=window.start,
         end_date=window.end,
         source=source,

@@ -29,7 +29,7 @@ from typing import Any
 from core.roles import Role, in_role, in_roles, role_expression, role_of, types_of
 from metrics.dashboard_pipelines import PRODUCT_ROLES, keyed_text, text_after_time_key
 from metrics.lines import LINE_VALUE, QUANTITY
-from metrics.summaries import Summary, after_hour, hour_keyed
+from metrics.summaries import Summary, after_time, time_keyed
 from storage.database import Pipeline
 
 # The roles whose sessions SessionActivity keeps.
@@ -48,17 +48,20 @@ class TypeCounts(Summary[Counter[str], Counter[str]]):
     def key(self) -> Hashable:
         return "types"
 
-    def stages(self) -> Pipeline:
-        return [{"$group": {"_id": hour_keyed("$eventType"), "count": {"$sum": 1}}}]
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        return [{"$group": {"_id": time_keyed(time_key, "$eventType"), "count": {"$sum": 1}}}]
 
     def partial(self, rows: Sequence[dict[str, Any]]) -> Counter[str]:
-        return Counter({after_hour(row["_id"]): int(row["count"]) for row in rows})
+        return Counter({after_time(row["_id"]): int(row["count"]) for row in rows})
 
     def merge(self, partials: Sequence[Counter[str]]) -> Counter[str]:
         total: Counter[str] = Counter()
         for partial in partials:
             total.update(partial)
         return total
+
+    def combine(self, partials: Sequence[Counter[str]]) -> Counter[str]:
+        return self.merge(partials)
 
     def weight(self, partial: Counter[str]) -> int:
         return len(partial)
@@ -83,9 +86,9 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
     def match(self) -> dict[str, Any]:
         return {"productSlug": {"$ne": None}}
 
-    def stages(self) -> Pipeline:
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {
-            "_id": hour_keyed(role_expression(PRODUCT_ROLES), "|", "$productSlug"),
+            "_id": time_keyed(time_key, role_expression(PRODUCT_ROLES), "|", "$productSlug"),
             "events": {"$sum": 1},
             "units": {"$sum": QUANTITY},
             "name": {"$max": keyed_text("productName")},
@@ -95,7 +98,7 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
 
     def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, ProductRow]:
         return {
-            after_hour(row["_id"]): ProductRow(
+            after_time(row["_id"]): ProductRow(
                 events=int(row["events"]),
                 units=int(row["units"]),
                 keyed_name=row["name"],
@@ -105,6 +108,7 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
         }
 
     def merge(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductRow]:
+        """Read-only rows: a key only one piece holds keeps that piece's row."""
         # Each key's rows first, then each sum, maximum and union once, in C.
         by_key: defaultdict[str, list[ProductRow]] = defaultdict(list)
         for partial in partials:
@@ -112,6 +116,9 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
                 by_key[key].append(row)
         merged: dict[str, ProductRow] = {}
         for key, rows in by_key.items():
+            if len(rows) == 1:
+                merged[key] = rows[0]
+                continue
             names = [row.keyed_name for row in rows if row.keyed_name is not None]
             merged[key] = ProductRow(
                 events=sum(row.events for row in rows),
@@ -120,6 +127,9 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
                 sessions=set().union(*(row.sessions for row in rows)),
             )
         return merged
+
+    def combine(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductRow]:
+        return self.merge(partials)
 
     def weight(self, partial: dict[str, ProductRow]) -> int:
         return sum(1 + len(row.sessions) for row in partial.values())
@@ -133,32 +143,64 @@ def slug_of(key: str) -> tuple[str, str]:
 
 @dataclass(slots=True)
 class Sessions:
-    """Sessions of one piece: events per session, earliest source, sessions per role."""
+    """Sessions of one piece (or span): events per session, earliest source, sessions per role."""
 
     events: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)  # only sessions with a source
     roles: dict[Role, set[str]] = field(default_factory=lambda: {r: set() for r in SESSION_ROLES})
+    event_total: int = 0
+    source_counts: Counter[str] | None = None  # sessions per source, counted when first asked
+
+    def counts_by_source(self) -> Counter[str]:
+        if self.source_counts is None:
+            self.source_counts = Counter(self.sources.values())
+        return self.source_counts
+
+
+def _earliest_sources(pieces: Sequence[Sessions]) -> dict[str, str]:
+    """Each session's source in the earliest of ``pieces`` (oldest first) that has one."""
+    merged: dict[str, str] = {}
+    for piece in reversed(pieces):  # newest first, each overwritten
+        merged.update(piece.sources)
+    return merged
 
 
 class SessionSpan:
     """Sessions of consecutive pieces, each figure merged when first asked for.
 
-    A funnel needs only the role sets, the dashboard counts and sources, the
+    A funnel needs only the role counts, the dashboard counts and sources, the
     stuck-sessions alert events per session: nobody pays for what it does not
     read. Sets and maps are merged in C (``set.union``, ``dict.update``).
+
+    The counts start from the piece with the most sessions (a cached span,
+    usually: ``metrics.summaries``) and look only at the other pieces' sessions,
+    so a warm range costs what its raw edges hold, not what the whole range does.
     """
 
     def __init__(self, pieces: Sequence[Sessions]) -> None:
         self._pieces = pieces
         self._roles: dict[Role, set[str]] = {}
+        biggest = max(range(len(pieces)), key=lambda index: len(pieces[index].events), default=-1)
+        self._base = pieces[biggest] if pieces else Sessions()
+        self._before = pieces[:biggest] if pieces else []
+        self._after = pieces[biggest + 1 :] if pieces else []
+
+    @cached_property
+    def _touched(self) -> set[str]:
+        """Sessions of the pieces other than the base."""
+        return set().union(*(piece.events for piece in (*self._before, *self._after)))
 
     @cached_property
     def sessions(self) -> set[str]:
         return set().union(*(piece.events for piece in self._pieces))
 
     @cached_property
+    def session_count(self) -> int:
+        return len(self._base.events) + len(self._touched.difference(self._base.events))
+
+    @cached_property
     def events(self) -> int:
-        return sum(sum(piece.events.values()) for piece in self._pieces)
+        return sum(piece.event_total for piece in self._pieces)
 
     @cached_property
     def events_by_session(self) -> Counter[str]:
@@ -170,10 +212,25 @@ class SessionSpan:
     @cached_property
     def sources(self) -> dict[str, str]:
         """Each session's source in its earliest piece that has one."""
-        merged: dict[str, str] = {}
-        for piece in reversed(self._pieces):  # newest first, each overwritten
-            merged.update(piece.sources)
-        return merged
+        return _earliest_sources(self._pieces)
+
+    @cached_property
+    def source_counts(self) -> Counter[str]:
+        """Sessions per (earliest) source; sessions without a source are not counted."""
+        counts = Counter(self._base.counts_by_source())
+        base = self._base.sources
+        before, after = _earliest_sources(self._before), _earliest_sources(self._after)
+        for session in self._touched:
+            old = base.get(session)
+            new = before.get(session)
+            if new is None:
+                new = old if old is not None else after.get(session)
+            if new != old:
+                if old is not None:
+                    counts[old] -= 1
+                if new is not None:
+                    counts[new] += 1
+        return +counts  # without the sources that lost their last session
 
     def role(self, role: Role) -> set[str]:
         """Sessions with an event of ``role`` (one of ``SESSION_ROLES``)."""
@@ -181,6 +238,12 @@ class SessionSpan:
         if found is None:
             found = self._roles[role] = set().union(*(piece.roles[role] for piece in self._pieces))
         return found
+
+    def role_count(self, role: Role) -> int:
+        """How many sessions had an event of ``role``."""
+        base = self._base.roles[role]
+        rest = set().union(*(piece.roles[role] for piece in (*self._before, *self._after)))
+        return len(base) + len(rest.difference(base))
 
 
 class SessionActivity(Summary[Sessions, SessionSpan]):
@@ -195,9 +258,9 @@ class SessionActivity(Summary[Sessions, SessionSpan]):
     def match(self) -> dict[str, Any]:
         return self._source
 
-    def stages(self) -> Pipeline:
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {
-            "_id": hour_keyed("$sessionId"),
+            "_id": time_keyed(time_key, "$sessionId"),
             "events": {"$sum": 1},
             "source": {"$min": keyed_text("source")},
             "types": {"$addToSet": "$eventType"},
@@ -207,8 +270,9 @@ class SessionActivity(Summary[Sessions, SessionSpan]):
     def partial(self, rows: Sequence[dict[str, Any]]) -> Sessions:
         state = Sessions()
         for row in rows:
-            session = after_hour(row["_id"])
-            state.events[session] = int(row["events"])
+            session = after_time(row["_id"])
+            state.events[session] = events = int(row["events"])
+            state.event_total += events
             if row["source"] is not None:
                 state.sources[session] = text_after_time_key(row["source"])
             for event_type in row["types"]:
@@ -219,6 +283,15 @@ class SessionActivity(Summary[Sessions, SessionSpan]):
 
     def merge(self, partials: Sequence[Sessions]) -> SessionSpan:
         return SessionSpan(partials)
+
+    def combine(self, partials: Sequence[Sessions]) -> Sessions:
+        span = SessionSpan(partials)
+        return Sessions(
+            events=dict(span.events_by_session),
+            sources=span.sources,
+            roles={role: span.role(role) for role in SESSION_ROLES},
+            event_total=span.events,
+        )
 
     def weight(self, partial: Sessions) -> int:
         return (
@@ -251,9 +324,9 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
     def match(self) -> dict[str, Any]:
         return {"eventType": in_role(Role.PURCHASE), "userId": {"$ne": None}}
 
-    def stages(self) -> Pipeline:
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {
-            "_id": hour_keyed("$userId"),
+            "_id": time_keyed(time_key, "$userId"),
             "lastPurchase": {"$max": "$createdAt"},
             "orders": {"$addToSet": {"$ifNull": ["$orderId", "$_id"]}},
             "lines": {"$push": LINE_VALUE},
@@ -262,7 +335,7 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
 
     def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, BuyerLines]:
         return {
-            after_hour(row["_id"]): BuyerLines(
+            after_time(row["_id"]): BuyerLines(
                 last_purchase=row["lastPurchase"],
                 orders=set(row["orders"]),
                 line_values=[float(value) for value in row["lines"]],
@@ -271,19 +344,33 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
         }
 
     def merge(self, partials: Sequence[dict[str, BuyerLines]]) -> dict[str, BuyerLines]:
-        merged: dict[str, BuyerLines] = {}
+        """Read-only lines: a buyer only one piece holds keeps that piece's lines.
+
+        Nothing depends on the order of pieces (a maximum, a union, an exact
+        sum), so the biggest piece is copied first and the others laid over it.
+        """
+        if not partials:
+            return {}
+        biggest = max(partials, key=len)
+        merged = dict(biggest)
         for partial in partials:
+            if partial is biggest:
+                continue
             for user, lines in partial.items():
                 into = merged.get(user)
-                if into is None:
-                    merged[user] = BuyerLines(
-                        lines.last_purchase, set(lines.orders), list(lines.line_values)
+                merged[user] = (
+                    lines
+                    if into is None
+                    else BuyerLines(
+                        max(into.last_purchase, lines.last_purchase),
+                        into.orders | lines.orders,
+                        into.line_values + lines.line_values,
                     )
-                    continue
-                into.last_purchase = max(into.last_purchase, lines.last_purchase)
-                into.orders |= lines.orders
-                into.line_values += lines.line_values
+                )
         return merged
+
+    def combine(self, partials: Sequence[dict[str, BuyerLines]]) -> dict[str, BuyerLines]:
+        return self.merge(partials)
 
     def weight(self, partial: dict[str, BuyerLines]) -> int:
         return sum(len(lines.orders) + len(lines.line_values) for lines in partial.values())
@@ -302,11 +389,13 @@ class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
     def match(self) -> dict[str, Any]:
         return {"eventType": in_roles([Role.PURCHASE, Role.REFUND])}
 
-    def stages(self) -> Pipeline:
-        return [{"$group": {"_id": hour_keyed("$eventType"), "lines": {"$push": LINE_VALUE}}}]
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        return [
+            {"$group": {"_id": time_keyed(time_key, "$eventType"), "lines": {"$push": LINE_VALUE}}}
+        ]
 
     def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[float]]:
-        return {after_hour(row["_id"]): [float(v) for v in row["lines"]] for row in rows}
+        return {after_time(row["_id"]): [float(v) for v in row["lines"]] for row in rows}
 
     def merge(self, partials: Sequence[dict[str, list[float]]]) -> dict[str, list[float]]:
         merged: dict[str, list[float]] = {}
@@ -314,6 +403,9 @@ class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
             for event_type, values in partial.items():
                 merged.setdefault(event_type, []).extend(values)
         return merged
+
+    def combine(self, partials: Sequence[dict[str, list[float]]]) -> dict[str, list[float]]:
+        return self.merge(partials)
 
     def weight(self, partial: dict[str, list[float]]) -> int:
         return sum(len(values) for values in partial.values())

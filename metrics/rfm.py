@@ -31,6 +31,7 @@ VIP_MIN_MONETARY = 100_000.0
 LOYAL_MAX_RECENCY = 30
 LOYAL_MIN_FREQUENCY = 1
 AT_RISK_MAX_RECENCY = 60
+DAY = timedelta(days=1)
 
 SEGMENTO: dict[RfmSegment, str] = {
     RfmSegment.VIP: "VIP",
@@ -73,8 +74,9 @@ def segment(*, recency: int, frequency: int, monetary: float) -> RfmSegment:
 
 
 def _customer(buyer: Buyer, now: datetime) -> RfmCustomer:
+    """``buyer`` seen at ``now`` (naive UTC)."""
     # Whole days, floored: 7 days 23 hours is 7.
-    recency = (to_naive_utc(now) - buyer.last_purchase) // timedelta(days=1)
+    recency = (now - buyer.last_purchase) // DAY
     monetary = money(buyer.monetary)
     kind = segment(recency=recency, frequency=buyer.orders, monetary=monetary)
     return RfmCustomer(
@@ -97,7 +99,8 @@ async def rfm(database: Database, *, tenant: str, now: datetime) -> RfmResult:
     One pipeline.
     """
     window = retention_window(now)
-    customers = [_customer(buyer, now) for buyer in await buyers(database, tenant=tenant, now=now)]
+    seen_at = to_naive_utc(now)
+    customers = [_customer(b, seen_at) for b in await buyers(database, tenant=tenant, now=now)]
     customers.sort(key=lambda customer: (customer.recency, customer.visitor_id))
     return RfmResult(
         customers=customers,

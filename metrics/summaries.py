@@ -9,8 +9,11 @@ buckets (days of the zone, or the whole range):
   purged) is *cacheable*: its summary — a small, mergeable partial state — is
   computed once and kept, per process, under the tenant's history version
   (``Database.history_version``, moved on by imports);
-* anything else (the open hour, the minutes before ``SETTLE``, a piece of an hour
-  cut by a bucket edge, as in Kolkata or Kathmandu) is read raw, every time.
+* any other hour (the open one, one a bucket edge cuts, as in Kolkata or
+  Kathmandu, or the first of a rolling window) is cut at 5-minute marks: a whole
+  ``SLICE`` that ended at least ``SETTLE`` ago is cacheable in the same way;
+* what remains (the last minutes, a rolling window's first minutes) is read raw,
+  every time: at most ``SLICE`` + ``SETTLE`` of events at each end of a range.
 
 Adjacent misses are computed by one pipeline whose group keys start with the
 hour, so a cold range costs one pass, as before; a warm one costs only the
@@ -18,6 +21,13 @@ merge of its pieces and the raw read of the open hour (and, in a zone whose
 days do not start on a UTC hour, of the hours its days cut). Each bucket's answer is
 the merge of its pieces, oldest first: the same numbers the raw events give
 (tests compare the two on generated stores, in several zones, around imports).
+
+A bucket's run of consecutive cacheable hours (a *span*) is also kept, combined
+into one state (``Summary.combine``) under its first and last hour: asked again
+within the hour, a view merges one span and its raw edges instead of every hour
+of its range, so its cost does not grow with the traffic those hours held. A
+rolling window's span moves on each hour and is combined again then, from the
+cached hours.
 
 Both stores run this same code: the embedded store keeps its versions in
 memory, MongoDB in ``history_versions`` (one ``$inc`` per import). The cache is
@@ -46,26 +56,31 @@ P = TypeVar("P")  # the state of one piece
 M = TypeVar("M")  # the state of consecutive pieces
 
 HOUR = timedelta(hours=1)
+MINUTE = timedelta(minutes=1)
+# Hours a view cannot keep whole are kept in slices of this length (a divisor of
+# an hour, and of the 30- and 45-minute offsets of zones).
+SLICE = timedelta(minutes=5)
 # An hour is closed once it ended this long ago: a live event is stored with its
 # receive time, and a request in flight has at most REQUEST_TIMEOUT_SECONDS
 # plus its own handling to land (servers' clocks are assumed within a minute).
 SETTLE = timedelta(minutes=5)
 # Hours this close to the retention cutoff are being purged: read raw.
 PURGE_MARGIN = timedelta(days=1)
-# Group keys of summary pipelines start with the UTC hour, "YYYY-MM-DDTHH|".
+# Group keys of summary pipelines start with the UTC hour, "YYYY-MM-DDTHH|", or
+# (a run of pieces within one hour) the UTC minute, "YYYY-MM-DDTHH:MM|".
 HOUR_KEY: dict[str, Any] = {"$dateToString": {"format": "%Y-%m-%dT%H", "date": "$createdAt"}}
-HOUR_KEY_WIDTH = 13
+MINUTE_KEY: dict[str, Any] = {"$dateToString": {"format": "%Y-%m-%dT%H:%M", "date": "$createdAt"}}
 CACHE_ITEMS = 4_000_000
 
 
-def hour_keyed(*parts: Any) -> dict[str, Any]:
-    """A group key: the event's UTC hour, ``|``, then ``parts`` concatenated."""
-    return {"$concat": [HOUR_KEY, "|", *parts]}
+def time_keyed(time_key: dict[str, Any], *parts: Any) -> dict[str, Any]:
+    """A group key: the event's hour or minute (``time_key``), ``|``, then ``parts``."""
+    return {"$concat": [time_key, "|", *parts]}
 
 
-def after_hour(key: str) -> str:
-    """What follows the hour in a group key."""
-    return key[HOUR_KEY_WIDTH + 1 :]
+def after_time(key: str) -> str:
+    """What follows the hour or minute in a group key."""
+    return key[key.index("|") + 1 :]
 
 
 class Summary(ABC, Generic[P, M]):
@@ -76,8 +91,8 @@ class Summary(ABC, Generic[P, M]):
         """What, besides tenant and hour, tells this summary's entries apart."""
 
     @abstractmethod
-    def stages(self) -> Pipeline:
-        """The stages after the ``$match``; group keys start with ``hour_keyed``."""
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        """The stages after the ``$match``; group keys are ``time_keyed(time_key, ...)``."""
 
     def match(self) -> dict[str, Any]:
         """Conditions of the first ``$match`` besides tenant, range and bots."""
@@ -85,19 +100,42 @@ class Summary(ABC, Generic[P, M]):
 
     @abstractmethod
     def partial(self, rows: Sequence[dict[str, Any]]) -> P:
-        """The state of one piece from its rows (none: an empty piece)."""
+        """The state of one piece (or minute) from its rows (none: an empty piece)."""
 
     @abstractmethod
     def merge(self, partials: Sequence[P]) -> M:
         """The state of consecutive pieces, given oldest first (read-only: pieces are shared)."""
 
     @abstractmethod
+    def combine(self, partials: Sequence[P]) -> P:
+        """Consecutive pieces' states, oldest first, as the state of one piece.
+
+        Merging it with the pieces before and after must answer as merging all
+        of them (read-only, as in ``merge``: the result is cached and shared).
+        """
+
+    @abstractmethod
     def weight(self, partial: P) -> int:
         """How many items ``partial`` holds (the cache's measure)."""
 
-    def pipeline(self, tenant: str, low: datetime, high: datetime) -> Pipeline:
+    def pipeline(
+        self,
+        tenant: str,
+        low: datetime,
+        high: datetime,
+        *,
+        by_minute: Sequence[tuple[datetime, datetime]] = (),
+    ) -> Pipeline:
+        """The rows of ``[low, high)``, keyed by the minute within ``by_minute``, else the hour."""
         match = {"tenantId": tenant, "createdAt": {"$gte": low, "$lt": high}}
-        return [{"$match": {**match, **self.match(), **PEOPLE}}, *self.stages()]
+        time_key = HOUR_KEY
+        if by_minute:
+            inside = [
+                {"$and": [{"$gte": ["$createdAt", start]}, {"$lt": ["$createdAt", end]}]}
+                for start, end in by_minute
+            ]
+            time_key = {"$cond": [{"$or": inside}, MINUTE_KEY, HOUR_KEY]}
+        return [{"$match": {**match, **self.match(), **PEOPLE}}, *self.stages(time_key)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +144,12 @@ class _Piece:
     high: datetime
     bucket: int
     cacheable: bool
+    hourly: bool = False  # a whole cacheable hour (else a slice, or raw)
+
+    @property
+    def key(self) -> datetime | tuple[datetime, datetime]:
+        """What tells its cached state apart from other pieces' (with tenant and kind)."""
+        return self.low if self.hourly else (self.low, self.high)
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -117,38 +161,89 @@ def _ceil_hour(moment: datetime) -> datetime:
     return floor if floor == moment else floor + HOUR
 
 
+def _floor_slice(moment: datetime) -> datetime:
+    return moment.replace(minute=moment.minute - moment.minute % 5, second=0, microsecond=0)
+
+
 def pieces(
     boundaries: Sequence[datetime], *, closed_before: datetime, kept_from: datetime
 ) -> list[_Piece]:
     """``boundaries`` (bucket edges, naive UTC, increasing) cut into pieces, oldest first.
 
-    Every piece lies inside one bucket and one UTC hour; whole hours inside
-    ``[kept_from, closed_before)`` are the cacheable ones.
+    Every piece lies inside one bucket and one UTC hour. Whole hours and whole
+    slices inside ``[kept_from, closed_before)`` are cacheable; the rest of an
+    hour is raw, adjacent raw parts joined.
     """
     result: list[_Piece] = []
     for bucket, (low, high) in enumerate(itertools.pairwise(boundaries)):
-        start = low
+        start, hour = low, _floor_hour(low)
         while start < high:
-            end = min(_floor_hour(start) + HOUR, high)
-            whole = start == _floor_hour(start) and end == start + HOUR
-            cacheable = whole and kept_from <= start and end <= closed_before
-            result.append(_Piece(start, end, bucket, cacheable))
-            start = end
+            following = hour + HOUR
+            end = following if following < high else high
+            kept = kept_from <= start and end <= closed_before
+            if kept and start == hour and end == following:
+                result.append(_Piece(start, end, bucket, cacheable=True, hourly=True))
+            else:
+                result.extend(_sliced(start, end, bucket, closed_before, kept_from))
+            start = hour = following
     return result
 
 
+def _sliced(
+    start: datetime, end: datetime, bucket: int, closed_before: datetime, kept_from: datetime
+) -> list[_Piece]:
+    """``[start, end)``, within one hour: whole slices kept, what lies between them raw."""
+    found: list[_Piece] = []
+    raw_from: datetime | None = None
+    low = start
+    while low < end:
+        floor = _floor_slice(low)
+        high = min(floor + SLICE, end)
+        if low == floor and high == floor + SLICE and kept_from <= low and high <= closed_before:
+            if raw_from is not None:
+                found.append(_Piece(raw_from, low, bucket, cacheable=False))
+                raw_from = None
+            found.append(_Piece(low, high, bucket, cacheable=True))
+        elif raw_from is None:
+            raw_from = low
+        low = high
+    if raw_from is not None:
+        found.append(_Piece(raw_from, end, bucket, cacheable=False))
+    return found
+
+
+def spans(plan: Sequence[_Piece]) -> list[range]:
+    """Runs of two or more consecutive cacheable hours of one bucket (indexes into ``plan``)."""
+    found: list[range] = []
+    first = None
+    for index, piece in enumerate([*plan, None]):
+        joins = (
+            piece is not None
+            and piece.hourly
+            and first is not None
+            and plan[first].bucket == piece.bucket
+        )
+        if joins:
+            continue
+        if first is not None and index - first >= 2:
+            found.append(range(first, index))
+        first = index if piece is not None and piece.hourly else None
+    return found
+
+
+CacheKey = tuple[str, Hashable, datetime | tuple[datetime, datetime]]
+
+
 class _Cache:
-    """(tenant, summary key, hour) → (history version, partial, weight); LRU by weight."""
+    """(tenant, summary key, hour or span) → (history version, state, weight); LRU by weight."""
 
     def __init__(self, capacity: int) -> None:
         self.capacity = capacity
         self.weight = 0
-        self.hits = self.misses = 0  # lookups of cacheable hours (tests and the bench)
-        self._entries: OrderedDict[tuple[str, Hashable, datetime], tuple[int, Any, int]] = (
-            OrderedDict()
-        )
+        self.hits = self.misses = 0  # lookups of hours and spans (tests and the bench)
+        self._entries: OrderedDict[CacheKey, tuple[int, Any, int]] = OrderedDict()
 
-    def get(self, key: tuple[str, Hashable, datetime], version: int) -> Any | None:
+    def get(self, key: CacheKey, version: int) -> Any | None:
         entry = self._entries.get(key)
         if entry is not None and entry[0] != version:
             self._drop(key)
@@ -160,9 +255,7 @@ class _Cache:
         self._entries.move_to_end(key)
         return entry[1]
 
-    def put(
-        self, key: tuple[str, Hashable, datetime], version: int, partial: Any, weight: int
-    ) -> None:
+    def put(self, key: CacheKey, version: int, partial: Any, weight: int) -> None:
         if key in self._entries:
             self._drop(key)
         weight += 1
@@ -173,7 +266,7 @@ class _Cache:
         while self.weight > self.capacity:
             self._drop(next(iter(self._entries)))
 
-    def _drop(self, key: tuple[str, Hashable, datetime]) -> None:
+    def _drop(self, key: CacheKey) -> None:
         self.weight -= self._entries.pop(key)[2]
 
     def __len__(self) -> int:
@@ -191,12 +284,51 @@ def cache_of(database: Database) -> _Cache:
     return cache
 
 
-def _by_hour(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
-    """Rows by the hour their key starts with (each distinct key text parsed once)."""
+def _by_time(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
+    """Rows by the hour or minute their key starts with (each distinct text parsed once)."""
     by_text: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
-        by_text.setdefault(row["_id"][:HOUR_KEY_WIDTH], []).append(row)
-    return {datetime.strptime(text, "%Y-%m-%dT%H"): group for text, group in by_text.items()}
+        key = row["_id"]
+        by_text.setdefault(key[: key.index("|")], []).append(row)
+    return {datetime.fromisoformat(text): group for text, group in by_text.items()}
+
+
+# At most this many hours of a run are keyed by the minute (each is one more
+# condition every event of the run is tested against).
+MINUTE_HOURS_PER_RUN = 4
+
+
+def _runs(plan: Sequence[_Piece], missing: Sequence[int]) -> list[list[list[int]]]:
+    """Missing pieces as runs, each read by one pipeline: its hours' pieces (indexes).
+
+    Adjacent missing pieces share a run. An hour with one piece in the run is
+    keyed by the hour; one with several (slices, and the raw minutes around
+    them, meeting on whole minutes) by the minute.
+    """
+    hours: list[list[int]] = []  # adjacent missing pieces of one hour
+    for index in missing:
+        piece = plan[index]
+        if hours:
+            last = plan[hours[-1][-1]]
+            whole_minute = piece.low.second == 0 and piece.low.microsecond == 0
+            if last.high == piece.low and whole_minute and last.low >= _floor_hour(piece.low):
+                hours[-1].append(index)
+                continue
+        hours.append([index])
+    runs: list[list[list[int]]] = []
+    for hour in hours:
+        if runs:
+            last, first = plan[runs[-1][-1][-1]], plan[hour[0]]
+            fine = sum(len(pieces) > 1 for pieces in runs[-1]) + (len(hour) > 1)
+            if (
+                last.high == first.low
+                and _floor_hour(last.low) < _floor_hour(first.low)
+                and fine <= MINUTE_HOURS_PER_RUN
+            ):
+                runs[-1].append(hour)
+                continue
+        runs.append([hour])
+    return runs
 
 
 async def per_bucket(
@@ -216,48 +348,64 @@ async def per_bucket(
     retention = timedelta(days=database.retention_days)
     plan = pieces(
         boundaries,
-        closed_before=_floor_hour(now - SETTLE),
+        closed_before=now - SETTLE,
         kept_from=_ceil_hour(now - retention + PURGE_MARGIN),
     )
     cache = cache_of(database)
     kind = summary.key()
     version = await database.history_version(tenant)
     found: dict[int, Any] = {}  # piece index → partial
+    combined: dict[int, Any] = {}  # first piece of a cached span → its state
+    to_combine: list[range] = []
+    covered: set[int] = set()
+    for run in spans(plan):
+        state = cache.get((tenant, kind, (plan[run[0]].low, plan[run[-1]].high)), version)
+        if state is None:
+            to_combine.append(run)
+        else:
+            combined[run[0]] = state
+            covered.update(run)
     missing: list[int] = []
     for index, piece in enumerate(plan):
+        if index in covered:
+            continue
         if piece.cacheable:
-            partial = cache.get((tenant, kind, piece.low), version)
+            partial = cache.get((tenant, kind, piece.key), version)
             if partial is not None:
                 found[index] = partial
                 continue
         missing.append(index)
 
-    async def compute(run: list[int]) -> None:
-        low, high = plan[run[0]].low, plan[run[-1]].high
-        hours = _by_hour(await database.run_pipeline(EVENTS, summary.pipeline(tenant, low, high)))
-        for index in run:
-            piece = plan[index]
-            partial = summary.partial(hours.get(_floor_hour(piece.low), []))
-            if piece.cacheable:
-                cache.put((tenant, kind, piece.low), version, partial, summary.weight(partial))
-            found[index] = partial
+    async def compute(run: list[list[int]]) -> None:
+        low, high = plan[run[0][0]].low, plan[run[-1][-1]].high
+        by_minute = [(plan[hour[0]].low, plan[hour[-1]].high) for hour in run if len(hour) > 1]
+        pipeline = summary.pipeline(tenant, low, high, by_minute=by_minute)
+        rows = _by_time(await database.run_pipeline(EVENTS, pipeline))
+        for hour in run:
+            for index in hour:
+                piece = plan[index]
+                if len(hour) > 1:
+                    minutes = sorted(t for t in rows if piece.low < t + MINUTE and t < piece.high)
+                    partial = summary.combine([summary.partial(rows[t]) for t in minutes])
+                else:
+                    partial = summary.partial(rows.get(_floor_hour(piece.low), []))
+                if piece.cacheable:
+                    cache.put((tenant, kind, piece.key), version, partial, summary.weight(partial))
+                found[index] = partial
 
-    # One pipeline per run of adjacent misses, each in an hour of its own (its
-    # rows are told apart by their hour key).
-    runs: list[list[int]] = []
-    for index in missing:
-        if runs:
-            last = plan[runs[-1][-1]]
-            piece = plan[index]
-            if last.high == piece.low and _floor_hour(last.low) < _floor_hour(piece.low):
-                runs[-1].append(index)
-                continue
-        runs.append([index])
-    await asyncio.gather(*(compute(run) for run in runs))
+    await asyncio.gather(*(compute(run) for run in _runs(plan, missing)))
+    for run in to_combine:
+        state = combined[run[0]] = summary.combine([found[index] for index in run])
+        key = (tenant, kind, (plan[run[0]].low, plan[run[-1]].high))
+        cache.put(key, version, state, summary.weight(state))
+        covered.update(run)
     buckets = len(boundaries) - 1
     states: list[list[Any]] = [[] for _ in range(buckets)]
     for index, piece in enumerate(plan):
-        states[piece.bucket].append(found[index])
+        if index in combined:
+            states[piece.bucket].append(combined[index])
+        elif index not in covered:
+            states[piece.bucket].append(found[index])
     return [summary.merge(parts) for parts in states]
 
 
