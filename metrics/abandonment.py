@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from core.roles import Role, in_roles, role_flag
-from metrics.filters import PEOPLE
+from metrics import summaries
+from metrics.hourly import Checkouts
 from metrics.rounding import percent
-from storage.database import Database, Pipeline
-from storage.documents import EVENTS
+from storage.database import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,52 +26,19 @@ class Abandonment:
     rate: float
 
 
-# Index (tenantId, eventType, createdAt); the begin_checkout and purchase roles'
-# types; createdAt from match_range ($gte start, $lt end, UTC instants). Two
-# groups: per identifier first (did it check out, did it buy), then one document
-# of totals; the second group sees one row per identifier, not per event.
-def abandonment_pipeline(*, tenant: str, match_range: dict[str, datetime]) -> Pipeline:
-    match = {
-        "$match": {
-            "tenantId": tenant,
-            "createdAt": match_range,
-            "eventType": in_roles([Role.BEGIN_CHECKOUT, Role.PURCHASE]),
-            **PEOPLE,
-        }
-    }
-    per_identifier = {
-        "$group": {
-            "_id": {"$ifNull": ["$userId", "$sessionId"]},
-            "checkedOut": {"$max": role_flag(Role.BEGIN_CHECKOUT)},
-            "purchased": {"$max": role_flag(Role.PURCHASE)},
-        }
-    }
-    totals = {
-        "$group": {
-            "_id": None,
-            "checkouts": {"$sum": "$checkedOut"},
-            # checkedOut 1 and purchased 0: began checkout, never bought.
-            "abandoned": {"$sum": {"$cond": [{"$gt": ["$checkedOut", "$purchased"]}, 1, 0]}},
-        }
-    }
-    return [match, per_identifier, totals]
-
-
 async def abandonment(
-    database: Database, *, tenant: str, match_range: dict[str, datetime]
+    database: Database, *, tenant: str, low: datetime, high: datetime, now: datetime
 ) -> Abandonment:
-    """Checkout abandonment of ``tenant`` in ``match_range``.
+    """Checkout abandonment of ``tenant`` in ``[low, high)`` (UTC instants).
 
     checkouts = identifiers with a ``begin_checkout`` (role) in the range;
     abandoned = those of them with no ``purchase`` (role) in the range; rate = abandoned /
-    checkouts × 100, 1 decimal, 0 without checkouts. The range is a
-    ``createdAt`` condition of UTC instants (``window.match_range``): start
-    inclusive, end exclusive; it carries no zone of its own.
+    checkouts × 100, 1 decimal, 0 without checkouts. The range carries no zone
+    of its own. From the hour summary ``metrics.hourly.Checkouts``.
     """
-    rows = await database.run_pipeline(
-        EVENTS, abandonment_pipeline(tenant=tenant, match_range=match_range)
+    state = await summaries.over_range(
+        database, Checkouts(), tenant=tenant, low=low, high=high, now=now
     )
-    if not rows:
-        return Abandonment(checkouts=0, abandoned=0, rate=0.0)
-    checkouts, abandoned = int(rows[0]["checkouts"]), int(rows[0]["abandoned"])
+    checkouts = len(state.checked_out)
+    abandoned = len(state.checked_out - state.purchased)
     return Abandonment(checkouts=checkouts, abandoned=abandoned, rate=percent(abandoned, checkouts))

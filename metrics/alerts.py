@@ -75,12 +75,9 @@ async def alerts(database: Database, *, tenant: str, now: datetime, lang: str) -
     concurrently.
     """
     texts = MESSAGES[lang]
+    day = rolling(now, hours=rules.ABANDONMENT_HOURS)
     checkout, unconverted, payment_errors, carts, stuck = await asyncio.gather(
-        abandonment(
-            database,
-            tenant=tenant,
-            match_range=rolling(now, hours=rules.ABANDONMENT_HOURS).match_range,
-        ),
+        abandonment(database, tenant=tenant, low=day.start, high=day.end, now=now),
         rules.unconverted_products(database, tenant=tenant, now=now),
         rules.payment_errors(database, tenant=tenant, now=now),
         rules.abandoned_carts(database, tenant=tenant, now=now),

@@ -27,8 +27,8 @@ payment_info_entered, order_completed and the error types are Urban Store types.
 Window: 00:00 of (today − 6 days) in the query's zone to the request time
 (``metrics.windows.dashboard_window``). Days are calendar days of that zone.
 
-The types, revenue, products, sessions and retention passes read hour summaries
-(``metrics.summaries``): closed hours from memory, the open one raw.
+Every pass reads an hour summary (``metrics.summaries``): closed hours and
+settled 5-minute slices from memory, the last minutes raw.
 """
 
 from __future__ import annotations
@@ -149,14 +149,20 @@ class DashboardReport:
     async def _whatsapp(self) -> passes.Whatsapp:
         return await self._once(
             "whatsapp",
-            lambda: passes.whatsapp(self.database, tenant=self.tenant, window=self.window),
+            lambda: passes.whatsapp(
+                self.database, tenant=self.tenant, window=self.window, now=self.now
+            ),
         )
 
     async def _abandonment(self) -> Abandonment:
         return await self._once(
             "abandonment",
             lambda: abandonment(
-                self.database, tenant=self.tenant, match_range=self.window.match_range
+                self.database,
+                tenant=self.tenant,
+                low=self.window.start,
+                high=self.window.end,
+                now=self.now,
             ),
         )
 

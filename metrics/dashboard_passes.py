@@ -1,10 +1,10 @@
-"""The database passes of dashboardStats: each reads one hour summary or one pipeline.
+"""The database passes of dashboardStats: each reads one hour summary.
 
 A pass returns a small frozen dataclass of what it counted, with every day of
 the window present (zero-filled) and nothing rounded yet; ``metrics.dashboard``
-turns passes into the figures of docs/metrics.md. The types, revenue, products
-and sessions passes merge hour summaries (``metrics.summaries``: closed hours
-kept, the open one read raw); the WhatsApp pass runs its own pipeline.
+turns passes into the figures of docs/metrics.md. Each merges the states of an
+hour summary (``metrics.summaries``: closed hours and settled slices kept, the
+last minutes read raw).
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from collections import Counter, defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from core.roles import Role
 from core.vocabulary import DIRECT_SOURCE
@@ -24,12 +23,12 @@ from metrics.hourly import (
     ProductActivity,
     SessionActivity,
     TypeCounts,
+    WhatsappActivity,
     role_total,
     slug_of,
 )
 from metrics.windows import DayWindow
 from storage.database import Database
-from storage.documents import EVENTS
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,13 +171,17 @@ async def sessions(
     )
 
 
-async def whatsapp(database: Database, *, tenant: str, window: DayWindow) -> Whatsapp:
-    pipeline = pipelines.whatsapp_pipeline(tenant=tenant, window=window)
-    (facets,) = await database.run_pipeline(EVENTS, pipeline)
-    totals: dict[str, Any] = facets["totals"][0] if facets["totals"] else {}
-    latest = tuple(str(row["_id"]) for row in facets["latest"] if row["lastClick"] is not None)
+async def whatsapp(
+    database: Database, *, tenant: str, window: DayWindow, now: datetime
+) -> Whatsapp:
+    """Sessions that clicked, that bought on WhatsApp, and the latest clickers (hour summaries)."""
+    state = await summaries.over_range(
+        database, WhatsappActivity(), tenant=tenant, low=window.start, high=window.end, now=now
+    )
+    by_session = sorted(state.last_clicks.items())
+    newest_first = sorted(by_session, key=lambda click: click[1], reverse=True)  # stable
     return Whatsapp(
-        clicking_sessions=int(totals.get("clicked") or 0),
-        buying_sessions=int(totals.get("purchased") or 0),
-        latest_clickers=latest,
+        clicking_sessions=len(state.last_clicks),
+        buying_sessions=len(state.buyers),
+        latest_clickers=tuple(session for session, _ in newest_first[: pipelines.WHATSAPP_LIST]),
     )

@@ -22,7 +22,6 @@ from core.roles import Role, types_of
 from core.vocabulary import EventType
 from metrics.filters import PEOPLE
 from metrics.windows import DayWindow
-from storage.database import Pipeline
 
 # The funnel counts of eventCounts and eventsTimeline, by role (Urban Store,
 # Hanzo and landing types alike), then the three Urban Store checkout steps.
@@ -41,10 +40,6 @@ TIMELINE_GROUPS: Mapping[str, tuple[str, ...]] = MappingProxyType(
     }
 )
 PRODUCT_ROLES: tuple[Role, ...] = (Role.PRODUCT_VIEW, Role.ADD_TO_CART, Role.PURCHASE)
-WHATSAPP_TYPES: tuple[str, ...] = (
-    *types_of(Role.WHATSAPP_CART_CLICK),
-    EventType.WHATSAPP_PURCHASE.value,
-)
 TOP_PRODUCTS = 5
 WHATSAPP_LIST = 10
 
@@ -89,25 +84,3 @@ def text_after_time_key(keyed: str) -> str:
 # Index (tenantId, eventType, createdAt); createdAt in [start, end) of the zone's
 # days. Per session, then $facet: totals, and the latest clickers (sessions
 # without a click sort last and are dropped by the reader; ties by session id).
-def whatsapp_pipeline(*, tenant: str, window: DayWindow) -> Pipeline:
-    match = window_match(tenant, window, eventType={"$in": list(WHATSAPP_TYPES)})
-    is_click = {"$in": ["$eventType", list(types_of(Role.WHATSAPP_CART_CLICK))]}
-    is_purchase = {"$eq": ["$eventType", EventType.WHATSAPP_PURCHASE]}
-    group = {
-        "$group": {
-            "_id": "$sessionId",
-            "lastClick": {"$max": {"$cond": [is_click, "$createdAt", None]}},
-            "clicked": {"$max": {"$cond": [is_click, 1, 0]}},
-            "purchased": {"$max": {"$cond": [is_purchase, 1, 0]}},
-        }
-    }
-    totals = {
-        "$group": {
-            "_id": None,
-            "clicked": {"$sum": "$clicked"},
-            "purchased": {"$sum": "$purchased"},
-        }
-    }
-    latest = [{"$sort": {"lastClick": -1, "_id": 1}}, {"$limit": WHATSAPP_LIST}]
-    facet = {"$facet": {"totals": [totals], "latest": latest}}
-    return [match, group, facet]

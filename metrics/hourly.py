@@ -11,6 +11,10 @@
 * ``LineValues``: the lineValue of each purchase and refund (totalRevenue).
 * ``BuyerActivity``: per logged-in buyer, purchase lines, orders and the latest
   purchase (retentionMetrics, rfm).
+* ``Checkouts``: identifiers that began checkout and that bought (abandonmentRate,
+  HIGH_ABANDONMENT).
+* ``WhatsappActivity``: per session, its latest WhatsApp cart click and whether it
+  bought on WhatsApp (the whatsapp* fields of dashboardStats).
 
 Partial states hold sets and maps of session ids, so merging pieces is set union
 and map update: exact distinct counts over any range, in C-speed operations.
@@ -26,12 +30,14 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
-from core.roles import Role, in_role, in_roles, role_expression, role_of, types_of
+from core.roles import Role, in_role, in_roles, role_expression, role_flag, role_of, types_of
+from core.vocabulary import EventType
 from metrics.dashboard_pipelines import PRODUCT_ROLES, keyed_text, text_after_time_key
 from metrics.lines import LINE_VALUE, QUANTITY
 from metrics.summaries import Summary, after_time, time_keyed
 from storage.database import Pipeline
 
+WHATSAPP_PURCHASE = EventType.WHATSAPP_PURCHASE.value
 # The roles whose sessions SessionActivity keeps.
 SESSION_ROLES: tuple[Role, ...] = (
     Role.PAGE_VIEW,
@@ -414,3 +420,103 @@ class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
 def role_total(lines: dict[str, list[float]], role: Role) -> float:
     """Σ lineValue of ``role``'s events, exactly rounded."""
     return math.fsum(value for t in types_of(role) for value in lines.get(t, ()))
+
+
+@dataclass(slots=True)
+class CheckoutIdentifiers:
+    """Identifiers (``userId``, else ``sessionId``) that began checkout, and that bought."""
+
+    checked_out: set[str] = field(default_factory=set)
+    purchased: set[str] = field(default_factory=set)
+
+
+class Checkouts(Summary[CheckoutIdentifiers, CheckoutIdentifiers]):
+    """Per identifier: did it begin checkout, did it buy (roles); abandonment reads it."""
+
+    def key(self) -> Hashable:
+        return "checkouts"
+
+    def match(self) -> dict[str, Any]:
+        return {"eventType": in_roles([Role.BEGIN_CHECKOUT, Role.PURCHASE])}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        group = {
+            "_id": time_keyed(time_key, {"$ifNull": ["$userId", "$sessionId"]}),
+            "checkedOut": {"$max": role_flag(Role.BEGIN_CHECKOUT)},
+            "purchased": {"$max": role_flag(Role.PURCHASE)},
+        }
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> CheckoutIdentifiers:
+        state = CheckoutIdentifiers()
+        for row in rows:
+            identifier = after_time(row["_id"])
+            if row["checkedOut"]:
+                state.checked_out.add(identifier)
+            if row["purchased"]:
+                state.purchased.add(identifier)
+        return state
+
+    def merge(self, partials: Sequence[CheckoutIdentifiers]) -> CheckoutIdentifiers:
+        return CheckoutIdentifiers(
+            checked_out=set().union(*(partial.checked_out for partial in partials)),
+            purchased=set().union(*(partial.purchased for partial in partials)),
+        )
+
+    def combine(self, partials: Sequence[CheckoutIdentifiers]) -> CheckoutIdentifiers:
+        return self.merge(partials)
+
+    def weight(self, partial: CheckoutIdentifiers) -> int:
+        return len(partial.checked_out) + len(partial.purchased)
+
+
+@dataclass(slots=True)
+class WhatsappSessions:
+    """Sessions that clicked the WhatsApp cart button (with their latest click), that bought."""
+
+    last_clicks: dict[str, datetime] = field(default_factory=dict)  # naive UTC
+    buyers: set[str] = field(default_factory=set)  # with a whatsapp_purchase
+
+
+class WhatsappActivity(Summary[WhatsappSessions, WhatsappSessions]):
+    """Per session: its latest ``whatsapp_cart_click`` (role), whether it bought on WhatsApp."""
+
+    def key(self) -> Hashable:
+        return "whatsapp"
+
+    def match(self) -> dict[str, Any]:
+        return {"eventType": {"$in": [*types_of(Role.WHATSAPP_CART_CLICK), WHATSAPP_PURCHASE]}}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        is_click = {"$in": ["$eventType", list(types_of(Role.WHATSAPP_CART_CLICK))]}
+        group = {
+            "_id": time_keyed(time_key, "$sessionId"),
+            "lastClick": {"$max": {"$cond": [is_click, "$createdAt", None]}},
+            "purchased": {"$max": {"$cond": [{"$eq": ["$eventType", WHATSAPP_PURCHASE]}, 1, 0]}},
+        }
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> WhatsappSessions:
+        state = WhatsappSessions()
+        for row in rows:
+            session = after_time(row["_id"])
+            if row["lastClick"] is not None:
+                state.last_clicks[session] = row["lastClick"]
+            if row["purchased"]:
+                state.buyers.add(session)
+        return state
+
+    def merge(self, partials: Sequence[WhatsappSessions]) -> WhatsappSessions:
+        merged = WhatsappSessions(buyers=set().union(*(partial.buyers for partial in partials)))
+        clicks = merged.last_clicks
+        for partial in partials:
+            for session, clicked in partial.last_clicks.items():
+                if session not in clicks or clicked > clicks[session]:
+                    clicks[session] = clicked
+        return merged
+
+    def combine(self, partials: Sequence[WhatsappSessions]) -> WhatsappSessions:
+        return self.merge(partials)
+
+    def weight(self, partial: WhatsappSessions) -> int:
+        return len(partial.last_clicks) + len(partial.buyers)

@@ -119,23 +119,12 @@ class Summary(ABC, Generic[P, M]):
         """How many items ``partial`` holds (the cache's measure)."""
 
     def pipeline(
-        self,
-        tenant: str,
-        low: datetime,
-        high: datetime,
-        *,
-        by_minute: Sequence[tuple[datetime, datetime]] = (),
+        self, tenant: str, low: datetime, high: datetime, *, by_minute: bool = False
     ) -> Pipeline:
-        """The rows of ``[low, high)``, keyed by the minute within ``by_minute``, else the hour."""
+        """The rows of ``[low, high)``, keyed by the hour (or the minute)."""
         match = {"tenantId": tenant, "createdAt": {"$gte": low, "$lt": high}}
-        time_key = HOUR_KEY
-        if by_minute:
-            inside = [
-                {"$and": [{"$gte": ["$createdAt", start]}, {"$lt": ["$createdAt", end]}]}
-                for start, end in by_minute
-            ]
-            time_key = {"$cond": [{"$or": inside}, MINUTE_KEY, HOUR_KEY]}
-        return [{"$match": {**match, **self.match(), **PEOPLE}}, *self.stages(time_key)]
+        stages = self.stages(MINUTE_KEY if by_minute else HOUR_KEY)
+        return [{"$match": {**match, **self.match(), **PEOPLE}}, *stages]
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,17 +282,14 @@ def _by_time(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, An
     return {datetime.fromisoformat(text): group for text, group in by_text.items()}
 
 
-# At most this many hours of a run are keyed by the minute (each is one more
-# condition every event of the run is tested against).
-MINUTE_HOURS_PER_RUN = 4
-
-
 def _runs(plan: Sequence[_Piece], missing: Sequence[int]) -> list[list[list[int]]]:
     """Missing pieces as runs, each read by one pipeline: its hours' pieces (indexes).
 
-    Adjacent missing pieces share a run. An hour with one piece in the run is
-    keyed by the hour; one with several (slices, and the raw minutes around
-    them, meeting on whole minutes) by the minute.
+    Adjacent missing pieces each alone in its hour share a run keyed by the
+    hour; the adjacent pieces of one hour (slices, and the raw minutes around
+    them, meeting on whole minutes) make a run of their own, keyed by the
+    minute. (Keying some hours of one pipeline by the minute would cost every
+    event of it a condition.)
     """
     hours: list[list[int]] = []  # adjacent missing pieces of one hour
     for index in missing:
@@ -317,14 +303,9 @@ def _runs(plan: Sequence[_Piece], missing: Sequence[int]) -> list[list[list[int]
         hours.append([index])
     runs: list[list[list[int]]] = []
     for hour in hours:
-        if runs:
-            last, first = plan[runs[-1][-1][-1]], plan[hour[0]]
-            fine = sum(len(pieces) > 1 for pieces in runs[-1]) + (len(hour) > 1)
-            if (
-                last.high == first.low
-                and _floor_hour(last.low) < _floor_hour(first.low)
-                and fine <= MINUTE_HOURS_PER_RUN
-            ):
+        if runs and len(hour) == 1 and len(runs[-1][-1]) == 1:
+            last, first = plan[runs[-1][-1][0]], plan[hour[0]]
+            if last.high == first.low and _floor_hour(last.low) < _floor_hour(first.low):
                 runs[-1].append(hour)
                 continue
         runs.append([hour])
@@ -378,8 +359,7 @@ async def per_bucket(
 
     async def compute(run: list[list[int]]) -> None:
         low, high = plan[run[0][0]].low, plan[run[-1][-1]].high
-        by_minute = [(plan[hour[0]].low, plan[hour[-1]].high) for hour in run if len(hour) > 1]
-        pipeline = summary.pipeline(tenant, low, high, by_minute=by_minute)
+        pipeline = summary.pipeline(tenant, low, high, by_minute=len(run[0]) > 1)
         rows = _by_time(await database.run_pipeline(EVENTS, pipeline))
         for hour in run:
             for index in hour:

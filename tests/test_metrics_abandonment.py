@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from core.vocabulary import EventType
-from metrics.abandonment import Abandonment, abandonment, abandonment_pipeline
+from metrics.abandonment import Abandonment, abandonment
+from metrics.hourly import Checkouts
 from metrics.windows import rolling
 from storage.embedded import EmbeddedDatabase
 from tests.conftest import NOW, event, store
@@ -16,7 +17,7 @@ DAY = rolling(NOW, hours=24)
 
 def test_pipeline_matches_checkouts_and_purchases_of_the_tenant_in_the_range() -> None:
     start, end = datetime(2026, 6, 14, 12), datetime(2026, 6, 15, 12)
-    pipeline = abandonment_pipeline(tenant="t1", match_range={"$gte": start, "$lt": end})
+    pipeline = Checkouts().pipeline("t1", start, end)
     assert pipeline[0] == {
         "$match": {
             "tenantId": "t1",
@@ -27,11 +28,11 @@ def test_pipeline_matches_checkouts_and_purchases_of_the_tenant_in_the_range() -
             "bot": {"$ne": True},
         }
     }
-    assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group", "$group"]
+    assert [next(iter(stage)) for stage in pipeline] == ["$match", "$group"]
 
 
 async def test_empty_store_is_zero(database: EmbeddedDatabase) -> None:
-    result = await abandonment(database, tenant="default", match_range=DAY.match_range)
+    result = await abandonment(database, tenant="default", low=DAY.start, high=DAY.end, now=NOW)
     assert result == Abandonment(checkouts=0, abandoned=0, rate=0.0)
 
 
@@ -51,7 +52,7 @@ async def test_identifiers_user_else_session(database: EmbeddedDatabase) -> None
         event(CHECKOUT, at=NOW - hour, session="s4"),
         event(PURCHASE, at=NOW - hour, session="s4"),
     )
-    result = await abandonment(database, tenant="default", match_range=DAY.match_range)
+    result = await abandonment(database, tenant="default", low=DAY.start, high=DAY.end, now=NOW)
     # checkouts: ana, s2, s4 = 3; abandoned: s2 = 1; 1/3 = 33.33.. → 33.3
     assert result == Abandonment(checkouts=3, abandoned=1, rate=33.3)
 
@@ -67,7 +68,7 @@ async def test_range_bounds_and_tenant(database: EmbeddedDatabase) -> None:
         event(CHECKOUT, at=NOW - timedelta(hours=1), session="x", tenant="other"),
         event(PURCHASE, at=NOW - timedelta(hours=1), session="first-instant", tenant="other"),
     )
-    result = await abandonment(database, tenant="default", match_range=DAY.match_range)
+    result = await abandonment(database, tenant="default", low=DAY.start, high=DAY.end, now=NOW)
     assert result == Abandonment(checkouts=2, abandoned=2, rate=100.0)
 
 
@@ -77,5 +78,5 @@ async def test_rate_rounds_half_away_from_zero(database: EmbeddedDatabase) -> No
     docs = [event(CHECKOUT, at=at, session=f"s{n:02}") for n in range(16)]
     docs += [event(PURCHASE, at=at, session=f"s{n:02}") for n in range(1, 16)]
     await store(database, *docs)
-    result = await abandonment(database, tenant="default", match_range=DAY.match_range)
+    result = await abandonment(database, tenant="default", low=DAY.start, high=DAY.end, now=NOW)
     assert result == Abandonment(checkouts=16, abandoned=1, rate=6.3)

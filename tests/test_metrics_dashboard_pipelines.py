@@ -17,10 +17,16 @@ import pytest
 
 from core.clock import to_naive_utc
 from core.vocabulary import EventType
-from metrics.abandonment import abandonment_pipeline
-from metrics.dashboard_pipelines import day_boundaries, whatsapp_pipeline
+from metrics.dashboard_pipelines import day_boundaries
 from metrics.funnel import source_condition
-from metrics.hourly import LineValues, ProductActivity, SessionActivity, TypeCounts
+from metrics.hourly import (
+    Checkouts,
+    LineValues,
+    ProductActivity,
+    SessionActivity,
+    TypeCounts,
+    WhatsappActivity,
+)
 from metrics.windows import DayWindow, dashboard_window
 from storage.database import Pipeline
 from storage.documents import EVENTS, EventDocument
@@ -44,8 +50,8 @@ def every_pipeline(window: DayWindow) -> dict[str, Pipeline]:
         "sessions of direct": SessionActivity(source_condition("direct")).pipeline(
             tenant, low, high
         ),
-        "whatsapp": whatsapp_pipeline(tenant=tenant, window=window),
-        "abandonment": abandonment_pipeline(tenant="default", match_range=window.match_range),
+        "whatsapp": WhatsappActivity().pipeline(tenant, low, high),
+        "abandonment": Checkouts().pipeline(tenant, low, high),
     }
 
 

@@ -25,8 +25,10 @@ from core.roles import Role, role_of
 from core.vocabulary import DIRECT_SOURCE
 from metrics import customers, ingest, summaries
 from metrics import dashboard_passes as passes
+from metrics.abandonment import Abandonment, abandonment
 from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel
 from metrics.hourly import SessionActivity, Sessions, TypeCounts
+from metrics.rounding import percent
 from metrics.windows import DayWindow, dashboard_window, funnel_window
 from storage.database import MongoDatabase
 from storage.documents import EventDocument
@@ -47,6 +49,9 @@ TYPES = [
     "order.completed",
     "payment_error",
     "newsletter_signup",
+    "whatsapp_cart_click",
+    "click_whatsapp",
+    "whatsapp_purchase",
 ]
 PRODUCT_ROLES = (Role.PRODUCT_VIEW, Role.ADD_TO_CART, Role.PURCHASE)
 
@@ -324,6 +329,33 @@ def expected_buyers(docs: list[EventDocument], now: datetime) -> list[customers.
     ]
 
 
+def expected_abandonment(docs: list[EventDocument], low: datetime, high: datetime) -> Abandonment:
+    checked_out: set[str] = set()
+    bought: set[str] = set()
+    for doc in docs:
+        if doc["tenantId"] == "default" and not doc.get("bot") and low <= doc["createdAt"] < high:
+            identifier = doc["userId"] or doc["sessionId"]
+            if role_of(doc["eventType"]) == Role.BEGIN_CHECKOUT:
+                checked_out.add(identifier)
+            if role_of(doc["eventType"]) == Role.PURCHASE:
+                bought.add(identifier)
+    abandoned = len(checked_out - bought)
+    return Abandonment(len(checked_out), abandoned, percent(abandoned, len(checked_out)))
+
+
+def expected_whatsapp(docs: list[EventDocument], window: DayWindow) -> passes.Whatsapp:
+    clicks: dict[str, datetime] = {}
+    bought: set[str] = set()
+    for doc in in_window(docs, window, "default"):
+        session = doc["sessionId"]
+        if role_of(doc["eventType"]) == Role.WHATSAPP_CART_CLICK:
+            clicks[session] = max(clicks.get(session, doc["createdAt"]), doc["createdAt"])
+        if doc["eventType"] == "whatsapp_purchase":
+            bought.add(session)
+    latest = sorted(clicks, key=lambda session: (-clicks[session].timestamp(), session))[:10]
+    return passes.Whatsapp(len(clicks), len(bought), tuple(latest))
+
+
 async def assert_views_match(
     database: EmbeddedDatabase, docs: list[EventDocument], zone: ZoneInfo, now: datetime
 ) -> None:
@@ -346,6 +378,14 @@ async def assert_views_match(
             database, tenant="default", window=week, unique=unique, now=now
         ) == expected_products(docs, week, unique=unique)
     assert await customers.buyers(database, tenant="default", now=now) == expected_buyers(docs, now)
+    assert await passes.whatsapp(
+        database, tenant="default", window=week, now=now
+    ) == expected_whatsapp(docs, week)
+    for low, high in ((week.start, week.end), (now - 24 * HOUR, now)):
+        low, high = to_naive_utc(low), to_naive_utc(high)
+        assert await abandonment(
+            database, tenant="default", low=low, high=high, now=now
+        ) == expected_abandonment(docs, low, high)
     month = funnel_window(None, None, now, zone, retention_days=365)
     for source in (None, "google", DIRECT_SOURCE):
         result = await funnel(database, tenant="default", window=month, source=source, now=now)
@@ -383,10 +423,11 @@ async def test_cold_warm_and_after_an_import_the_views_answer_as_the_raw_events(
     assert 0 < cache.hits - hits <= (hits + misses) / 10
     # Warm, each pass reads only its raw edges, in every zone: the minutes since
     # the last settled slice (types, revenue, sessions and products in both
-    # modes, buyers, the funnel for three sources: 10 reads), and the minutes
-    # before the first slice of buyers' rolling window, unless it starts on one.
+    # modes, buyers, the funnel for three sources, WhatsApp, abandonment over the
+    # week and over 24 hours: 13 reads), and the minutes before the first slice
+    # of each of two rolling windows (buyers', the 24 hours'), unless it starts on one.
     on_a_slice = now.minute % 5 == 0 and now.second == 0
-    assert database.pipelines_run - before == (10 if on_a_slice else 11)
+    assert database.pipelines_run - before == 13 + (0 if on_a_slice else 2)
     # An import into a closed hour two days ago (and one into another tenant).
     old = now - timedelta(days=2, hours=3)
     late = [
