@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from enum import StrEnum
 
 import pytest
 from bson import ObjectId
@@ -73,7 +74,8 @@ def test_nulls_take_no_slot_and_rows_are_far_smaller_than_dicts() -> None:
     nulls = sum(value is None for value in page.values())
     # userId, productSlug, productName, price, orderId, metadata, source, errorMessage
     assert nulls == 8
-    assert len(row) == len(page) - nulls  # the key in the ident, the shape last
+    # The key in the ident, tenant and type in the shape, the shape last.
+    assert len(row) == len(page) - nulls - 2
     assert sys.getsizeof(row) * 2 < sys.getsizeof(page)
     # _id and key in one bytes object: smaller than the key's text alone.
     assert sys.getsizeof(rows.ident(row)) < sys.getsizeof(IMPORT_KEY) * 0.7
@@ -99,3 +101,31 @@ def test_a_retired_key_makes_a_new_row() -> None:
     assert rows.dedupe_key(row) == "live:k"
     assert rows.as_doc(retired) == {**doc, "dedupeKey": "live:k#retired:" + str(doc["_id"])}
     assert isinstance(rows.event_id(retired), ObjectId)
+
+
+def test_a_shape_holds_its_rows_tenant_and_type_while_there_is_room(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    doc = dict(event("page_view", at=NOW, session="s", tenant="shape-room"))
+    row = rows.to_row(doc)
+    assert row[-1].tenant_value == "shape-room" and "tenantId" not in row[-1].stored
+    assert len(row) == len(doc) - 8 - 2  # no slot for nulls, the key, tenant or type
+    # Once too many tenants and types, the rows hold them (a shape shared by all).
+    monkeypatch.setattr(rows, "_MAX_FOLDED", 0)
+    crowded = [dict(event(t, at=NOW, session="s", tenant=f"shape-full-{t}")) for t in "ab"]
+    a, b = (rows.to_row(d) for d in crowded)
+    assert a[-1] is b[-1] and a[-1].tenant_value is None
+    assert [rows.as_doc(r) for r in (a, b)] == crowded
+    assert (rows.tenant(b), rows.event_type(b)) == ("shape-full-b", "b")
+    assert (rows.tenant(row), rows.event_type(row)) == ("shape-room", "page_view")
+
+
+def test_a_str_subclass_tenant_or_type_comes_back_as_itself() -> None:
+    class Kind(StrEnum):
+        PAGE_VIEW = "page_view"
+
+    plain = dict(event("page_view", at=NOW, session="s"))
+    enum = {**plain, "eventType": Kind.PAGE_VIEW}
+    back = [rows.as_doc(rows.to_row(d)) for d in (plain, enum, plain)]
+    assert [type(d["eventType"]) for d in back] == [str, Kind, str]
+    assert back == [plain, enum, plain]

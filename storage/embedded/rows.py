@@ -4,8 +4,10 @@ The embedded store keeps every event until it is purged, so its in-memory form
 sets the store's size. A dict of an event's 15 fields costs 464 B; a row holds
 only the values that are not null, in the order of its document's keys, then its
 *shape*: the keys, which of them are null, and where the fields the store reads
-sit, shared by every row of that shape (a server version writes a few dozen).
-Values are made small:
+sit, shared by every row of that shape (a server version writes a few dozen
+sets of fields). A shape also holds its rows' tenant and event type, so they take no slot (a
+shape per tenant, type and set of fields; past 4,096 of those, new ones are
+shared by all tenants and types and the rows hold them). Values are made small:
 
 * strings are interned (equal strings, one object: tenant, type, session,
   product, source, browser, country...), except the idempotency key;
@@ -16,9 +18,9 @@ Values are made small:
   bytes of the ObjectId, then the key: the keys the server derives (``import:`` +
   64 hex digits, ``auto:`` + 32) as a tag byte and their digest's bytes, any
   other key as a tag byte and its UTF-8. An imported event's ident costs 80 B
-  where its ObjectId bytes and key bytes cost 48 B and 80 B, and a slot less.
-  The key takes no slot of its own: ``dedupeKey``'s place in the document comes
-  from the shape.
+  and one slot where its ObjectId bytes and key bytes cost 48 B and 80 B and
+  two slots (``dedupeKey``'s place in the document comes from the shape). The
+  store's key maps confirm a key against the ident (``storage.embedded.store``).
 
 Rows are immutable: retiring a key makes a new row (``with_key``). ``as_doc``
 rebuilds the document — same keys, same order, same values and types — for
@@ -86,7 +88,11 @@ def from_micros(value: int) -> datetime:
 
 
 class Shape:
-    """A row's document keys, which are null, and where the fields the store reads sit."""
+    """A row's document keys, which are null, and where the fields the store reads sit.
+
+    A shape may also hold its rows' tenant and event type (``tenant_value``,
+    ``type_value``): then they take no slot in the row.
+    """
 
     __slots__ = (
         "created",
@@ -96,45 +102,90 @@ class Shape:
         "pattern",
         "present",
         "stored",
+        "template",
         "tenant",
+        "tenant_value",
+        "type_value",
         "width",
     )
 
-    def __init__(self, names: tuple[str, ...], present: tuple[int, ...]) -> None:
+    def __init__(
+        self,
+        names: tuple[str, ...],
+        present: tuple[int, ...],
+        tenant: str | None = None,
+        event_type: str | None = None,
+    ) -> None:
         self.pattern = present
         self.keys = tuple(_KEYS.get(name, name) for name in names)
         self.present = tuple(self.keys[i] for i in present)  # the non-null keys
-        # What a row's slots hold: the non-null values but the key (it is in the ident).
-        self.stored = tuple(name for name in self.present if name != "dedupeKey")
+        if not {"tenantId", "eventType", "dedupeKey"} <= set(self.present):
+            raise KeyError("a shape without tenantId, eventType or dedupeKey")
+        self.template: dict[str, Any] = dict.fromkeys(self.keys)  # what as_doc starts from
+        folded = {"dedupeKey"}  # in the ident
+        for name, value in (("tenantId", tenant), ("eventType", event_type)):
+            if value is not None:
+                if value.__class__ is not str:
+                    raise TypeError(f"a shape's {name} that is not a string")
+                folded.add(name)
+                self.template[name] = sys.intern(value)
+        self.tenant_value = self.template["tenantId"]
+        self.type_value = self.template["eventType"]
+        # What a row's slots hold: the non-null values but those the shape holds.
+        self.stored = tuple(name for name in self.present if name not in folded)
         self.width = len(self.stored) + 1  # and the shape
         where = {name: index for index, name in enumerate(self.stored)}
         self.created = where["createdAt"]
         self.ident = where["_id"]
-        self.tenant = where["tenantId"]
-        self.event_type = where["eventType"]
-        if "dedupeKey" not in self.present:
-            raise KeyError("dedupeKey")
+        self.tenant = where.get("tenantId", -1)  # -1: the shape holds it
+        self.event_type = where.get("eventType", -1)
 
-    def __reduce__(self) -> tuple[Any, tuple[tuple[str, ...], tuple[int, ...]]]:
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
         # Pickled by name: a snapshot's rows come back with the table's own shapes.
-        return _shape, (self.keys, self.pattern)
+        return _shape, (self.keys, self.pattern, self.tenant_value, self.type_value)
 
 
-_shapes: dict[tuple[tuple[str, ...], tuple[int, ...]], Shape] = {}
+ShapeName = tuple[tuple[str, ...], tuple[int, ...], str | None, str | None]
+_shapes: dict[ShapeName, Shape] = {}  # without a tenant and type
+_folded: dict[ShapeName, Shape] = {}  # with them
+_MAX_FOLDED = _MAX_SHAPES
 
 
-def _shape(names: tuple[str, ...], present: tuple[int, ...]) -> Shape:
-    shape = _shapes.get((names, present))
+def _shape(
+    names: tuple[str, ...],
+    present: tuple[int, ...],
+    tenant: str | None = None,
+    event_type: str | None = None,
+) -> Shape:
+    """The table's shape of that name (a new one, not kept, once its table is full)."""
+    table = _shapes if tenant is None and event_type is None else _folded
+    shape = table.get((names, present, tenant, event_type))
     if shape is None:
-        shape = Shape(names, present)
-        if len(_shapes) < _MAX_SHAPES:
-            _shapes[(names, present)] = shape
+        shape = Shape(names, present, tenant, event_type)
+        if len(table) < (_MAX_SHAPES if table is _shapes else _MAX_FOLDED):
+            table[(names, present, tenant, event_type)] = shape
     return shape
 
 
-# (keys, which values are set) -> (shape, which values take a slot): what to_row
-# looks up for every event.
-_by_pattern: dict[tuple[tuple[str, ...], tuple[bool, ...]], tuple[Shape, tuple[bool, ...]]] = {}
+def _shape_for(
+    names: tuple[str, ...], present: tuple[int, ...], tenant: str | None, event_type: str | None
+) -> Shape:
+    """A shape holding ``tenant`` and ``event_type``, or one without them once those are
+    too many to keep (many tenants times many types: rows then hold them)."""
+    if tenant is None or event_type is None:
+        return _shape(names, present)
+    if len(_folded) < _MAX_FOLDED or (names, present, tenant, event_type) in _folded:
+        return _shape(names, present, tenant, event_type)
+    return _shape(names, present)
+
+
+# (keys, which values are set, tenant, type) -> (shape, which values take a slot):
+# what to_row looks up for every event.
+_MAX_PATTERNS = 4 * _MAX_SHAPES
+_by_pattern: dict[
+    tuple[tuple[str, ...], tuple[bool, ...], str | None, str | None],
+    tuple[Shape, tuple[bool, ...]],
+] = {}
 
 
 def to_row(doc: dict[str, Any]) -> Row:
@@ -144,15 +195,18 @@ def to_row(doc: dict[str, Any]) -> Row:
     values = list(doc.values())
     pattern = tuple(map(is_not, values, repeat(None)))
     names = tuple(doc)
-    found = _by_pattern.get((names, pattern))
+    tenant, event_type = doc["tenantId"], doc["eventType"]
+    if tenant.__class__ is not str or event_type.__class__ is not str:
+        tenant = event_type = None  # a str subclass (an enum): the row keeps the very object
+    found = _by_pattern.get((names, pattern, tenant, event_type))
     if found is None:
-        shape = _shape(names, tuple(i for i, kept in enumerate(pattern) if kept))
-        slots = tuple(
-            kept and name != "dedupeKey" for name, kept in zip(names, pattern, strict=True)
-        )
+        present = tuple(i for i, kept in enumerate(pattern) if kept)
+        shape = _shape_for(names, present, tenant, event_type)
+        slotted = set(shape.stored)
+        slots = tuple(kept and name in slotted for name, kept in zip(names, pattern, strict=True))
         found = (shape, slots)
-        if len(_by_pattern) < _MAX_SHAPES:
-            _by_pattern[(names, pattern)] = found
+        if len(_by_pattern) < _MAX_PATTERNS:
+            _by_pattern[(names, pattern, tenant, event_type)] = found
     shape, slots = found
     intern = sys.intern
     row = [intern(value) if value.__class__ is str else value for value in compress(values, slots)]
@@ -166,7 +220,7 @@ def to_row(doc: dict[str, Any]) -> Row:
 def as_doc(row: Row) -> dict[str, Any]:
     """The document ``row`` holds (a new dict each time: callers may keep or change it)."""
     shape: Shape = row[-1]
-    doc: dict[str, Any] = dict.fromkeys(shape.keys)  # every key, in order, null until set
+    doc = shape.template.copy()  # every key, in order, null until set (but those it holds)
     doc.update(zip(shape.stored, row, strict=False))  # zip stops before the shape
     ident: bytes = row[shape.ident]
     doc["_id"] = ObjectId(ident[:ID_BYTES])
@@ -214,13 +268,15 @@ def id_bytes(row: Row) -> bytes:
 
 
 def tenant(row: Row) -> str:
-    value: str = row[row[-1].tenant]
-    return value
+    shape: Shape = row[-1]
+    value: str = shape.tenant_value
+    return value if value is not None else row[shape.tenant]
 
 
 def event_type(row: Row) -> str:
-    value: str = row[row[-1].event_type]
-    return value
+    shape: Shape = row[-1]
+    value: str = shape.type_value
+    return value if value is not None else row[shape.event_type]
 
 
 def stored_key(row: Row) -> bytes:
