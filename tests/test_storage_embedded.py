@@ -96,6 +96,42 @@ async def test_imports_never_retire_their_keys(database: EmbeddedDatabase) -> No
     assert await database.insert_events([again], retire_before=None) == [False]  # type: ignore[list-item]
 
 
+async def test_keys_whose_digests_collide_are_told_apart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every key the same digest: each lookup must compare the row's own key.
+    monkeypatch.setattr(embedded_store, "_DIGEST_BITS", 0)
+    database = await reopen(tmp_path)
+    assert [await track(database, key, NOW) for key in ("k", "j", "k", "i")] == [
+        "OK",
+        "OK",
+        "DUPLICATE_IGNORED",
+        "OK",
+    ]
+    later = NOW + timedelta(seconds=6)
+    assert [await track(database, key, later) for key in ("j", "k", "j")] == [
+        "OK",  # retires j's first key
+        "OK",
+        "DUPLICATE_IGNORED",
+    ]
+    old = event("purchase", at=NOW - timedelta(days=400))
+    imported = [event("purchase", at=NOW - timedelta(days=d)) for d in (1, 2)]
+    await store(database, old, *imported)
+    assert await database.insert_events([*imported, old], retire_before=None) == [False] * 3
+    assert await database.purge_expired(now=NOW) == 1  # the old one, its key with it
+    assert await database.insert_events([old], retire_before=None) == [True]
+    assert await database.count_events() == 8
+    await database.close()
+    reopened = await reopen(tmp_path)
+    assert await track(reopened, "k", later + timedelta(seconds=1)) == "DUPLICATE_IGNORED"
+    assert await track(reopened, "i", later) == "OK"
+    assert await reopened.insert_events(imported, retire_before=None) == [False] * 2
+    live = sorted(d["dedupeKey"] for d in reopened.documents() if d["dedupeKey"].startswith("live"))
+    assert [key.split("#")[0] for key in live] == ["live:i"] * 2 + ["live:j"] * 2 + ["live:k"] * 2
+    assert sum("#retired:" in key for key in live) == 3  # i, j and k's first
+    await reopened.close()
+
+
 EMPTY_JOURNAL = header(JOURNAL_MAGIC)
 
 

@@ -14,9 +14,11 @@ The format of both files::
     frame  = FRAME_MARK (4 bytes) length (uint32 LE) crc (uint32 LE) payload
     crc    = CRC-32 (zlib) of the length bytes and the payload
     payload = version 1 (the journal; snapshots of older servers): one BSON document
-            | version 2 (snapshots): up to ``CHUNK_ROWS`` events as rows
+            | version 3 (snapshots): up to ``CHUNK_ROWS`` events as rows
               (``storage.embedded.rows``), pickled; read back by an unpickler that
               builds nothing but rows, their shapes, datetimes and BSON's Int64
+            | version 2 (snapshots of older servers): the same, rows of the format
+              before (``rows.from_v2``), converted as they are read
 
 The mark lets a reader find the next frame after damage with a byte search
 (resync) instead of trusting a damaged length; the checksum tells damage from
@@ -56,7 +58,7 @@ from storage.embedded.rows import Row
 # Naive UTC datetimes, as the rest of the storage layer uses.
 CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
 VERSION = 1  # the journal's format: a BSON document per record
-SNAPSHOT_VERSION = 2  # the snapshot's: rows in chunks (a version 1 one is still read)
+SNAPSHOT_VERSION = 3  # the snapshot's: rows in chunks (versions 1 and 2 are still read)
 CHUNK_ROWS = 4096
 SNAPSHOT_MAGIC = b"\x89SAS"
 JOURNAL_MAGIC = b"\x89SAJ"
@@ -91,7 +93,7 @@ class Scan:
     records: list[tuple[int, Any]] = field(default_factory=list)  # as the transform made them
     legacy: bool = False  # the format without checksums
     version: int = VERSION  # of the file's header
-    chunked: bool = False  # records are (offset, list of rows): a version 2 snapshot
+    chunked: bool = False  # records are (offset, list of rows): a version 2 or 3 snapshot
     damaged: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes skipped)
     torn: int = 0  # bytes of an incomplete last frame, dropped
 
@@ -125,10 +127,23 @@ def _bson_record(payload: bytes) -> Any:
     return bson.decode(payload, CODEC)
 
 
-def _row_chunk(payload: bytes) -> Any:
+def _row_chunk_v2(payload: bytes) -> Any:
     chunk = _RowUnpickler(io.BytesIO(payload)).load()
     if not isinstance(chunk, list) or not all(
         isinstance(row, tuple) and row and isinstance(row[-1], rows.Shape) for row in chunk
+    ):
+        raise ValueError("a snapshot chunk that is not a list of rows")
+    return [rows.from_v2(row) for row in chunk]
+
+
+def _row_chunk(payload: bytes) -> Any:
+    chunk = _RowUnpickler(io.BytesIO(payload)).load()
+    if not isinstance(chunk, list) or not all(
+        isinstance(row, tuple)
+        and row
+        and isinstance(row[-1], rows.Shape)
+        and len(row) == row[-1].width
+        for row in chunk
     ):
         raise ValueError("a snapshot chunk that is not a list of rows")
     return chunk
@@ -137,6 +152,7 @@ def _row_chunk(payload: bytes) -> Any:
 Decode = Callable[[bytes], Any]
 _DECODE_ERRORS = (
     *_BSON_ERRORS,
+    bson.errors.BSONError,
     pickle.UnpicklingError,
     EOFError,
     TypeError,
@@ -265,7 +281,8 @@ def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
                 f"{path} is in format version {version}; "
                 f"this server reads version {newest} and older"
             )
-        found.version, found.chunked, decode = version, True, _row_chunk
+        decode = _row_chunk if version == SNAPSHOT_VERSION else _row_chunk_v2
+        found.version, found.chunked = version, True
         offset = HEADER_BYTES
     elif len(data) < HEADER_BYTES and expected.startswith(data):
         found.torn = len(data)  # a header cut short: the file was new
@@ -307,7 +324,7 @@ def write_snapshot(path: Path, records: Iterable[dict[str, Any]]) -> None:
 
 
 def write_rows(path: Path, events: Sequence[Row]) -> None:
-    """The snapshot of ``events``: chunks of ``CHUNK_ROWS`` rows, pickled (version 2).
+    """The snapshot of ``events``: chunks of ``CHUNK_ROWS`` rows, pickled (version 3).
 
     A shape, and a string shared by a chunk's rows, is written once per chunk
     (pickle's memo), so a chunk is read back with its sharing in place.

@@ -109,7 +109,8 @@ def replay(record: dict[str, Any], events: dict[bytes, Row]) -> str | None:
         before = record.get("before")
         if not isinstance(before, datetime):
             return "a purge without a datetime before"
-        for event_id in [i for i, row in events.items() if rows.created(row) < before]:
+        cutoff = rows.micros(before)
+        for event_id in [i for i, row in events.items() if rows.created_us(row) < cutoff]:
             del events[event_id]
     else:
         return f"an unknown op {str(op)[:40]!r}"

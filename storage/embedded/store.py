@@ -55,7 +55,7 @@ from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal, write_rows
 from storage.embedded.offload import Offloader
 from storage.embedded.recovery import restore, rotated
-from storage.embedded.rows import Row, as_doc, encode_key, to_row
+from storage.embedded.rows import Row, as_doc, encode_key, micros, to_row
 from storage.embedded.tenants import TenantFile
 from storage.indexes import IndexSpec
 
@@ -117,7 +117,7 @@ class _TimeList:
     """
 
     def __init__(self) -> None:
-        self.docs: SortedKeyList = SortedKeyList(key=rows.created)
+        self.docs: SortedKeyList = SortedKeyList(key=rows.created_us)
 
     def add(self, row: Row) -> None:
         self.docs.add(row)
@@ -136,10 +136,12 @@ class _TimeList:
         docs = self.docs
         start = 0
         if low is not None:
-            start = docs.bisect_key_left(low) if low_inclusive else docs.bisect_key_right(low)
+            at = micros(low)
+            start = docs.bisect_key_left(at) if low_inclusive else docs.bisect_key_right(at)
         end = len(docs)
         if high is not None:
-            end = docs.bisect_key_right(high) if high_inclusive else docs.bisect_key_left(high)
+            at = micros(high)
+            end = docs.bisect_key_right(at) if high_inclusive else docs.bisect_key_left(at)
         return start, max(start, end)
 
     def count(self, bounds: Bounds) -> int:
@@ -152,10 +154,62 @@ class _TimeList:
         return result
 
     def drop_before(self, cutoff: datetime) -> list[Row]:
-        end = self.docs.bisect_key_left(cutoff)
+        end = self.docs.bisect_key_left(micros(cutoff))
         dropped: list[Row] = self.docs[:end]
         del self.docs[:end]
         return dropped
+
+
+# A key map's digests keep to 60 bits: an int of two 30-bit digits (32 B, not 48).
+_DIGEST_BITS = (1 << 60) - 1
+
+
+class _KeyMap:
+    """A tenant's idempotency keys (as ``rows.encode_key`` makes them) -> the row holding each.
+
+    Keyed by a 60-bit digest of the key (``hash``: keyed per process, so no one can
+    aim collisions at it), not by the key: a dict key of its own would cost each
+    event its key's bytes a second time, and the row holds them already (its
+    ident). A hit counts only if the row's own key is the key looked up; a key whose
+    digest is already taken by another key goes to a side map keyed by the key
+    itself, so a collision costs a little memory, never an event.
+    """
+
+    __slots__ = ("_collided", "_rows")
+
+    def __init__(self) -> None:
+        self._rows: dict[int, Row] = {}
+        self._collided: dict[bytes, Row] = {}
+
+    def get(self, key: bytes) -> Row | None:
+        row = self._rows.get(hash(key) & _DIGEST_BITS)
+        if row is not None and rows.stored_key(row) == key:
+            return row
+        return self._collided.get(key) if self._collided else None
+
+    def put(self, row: Row) -> None:
+        """Map ``row``'s key to it (replacing the row that held the key, if any)."""
+        key = rows.stored_key(row)
+        held = self._rows.setdefault(hash(key) & _DIGEST_BITS, row)
+        if held is row:
+            if self._collided:
+                self._collided.pop(key, None)
+        elif rows.stored_key(held) == key:
+            self._rows[hash(key) & _DIGEST_BITS] = row
+        else:
+            self._collided[key] = row
+
+    def discard(self, row: Row) -> None:
+        """Forget ``row``'s key if ``row`` is what it maps to."""
+        key = rows.stored_key(row)
+        digest = hash(key) & _DIGEST_BITS
+        if self._rows.get(digest) is row:
+            del self._rows[digest]
+        elif self._collided.get(key) is row:
+            del self._collided[key]
+
+    def __len__(self) -> int:
+        return len(self._rows) + len(self._collided)
 
 
 @dataclass
@@ -164,20 +218,21 @@ class _TenantIndex:
     # Created on first use: a sorted list is not free to build and throw away.
     by_type: defaultdict[str, _TimeList] = field(default_factory=lambda: defaultdict(_TimeList))
 
-    # The idempotency keys of the tenant's events, as rows keep them: key -> row.
-    keys: dict[rows.Key, Row] = field(default_factory=dict)
+    # The idempotency keys of the tenant's events: key -> row.
+    keys: _KeyMap = field(default_factory=_KeyMap)
 
     def add(self, row: Row) -> None:
         self.all.add(row)
         self.by_type[rows.event_type(row)].add(row)
-        self.keys[rows.stored_key(row)] = row
+        self.keys.put(row)
 
     def add_all(self, many: list[Row]) -> None:
         self.all.add_all(many)
         by_type: defaultdict[str, list[Row]] = defaultdict(list)
+        put = self.keys.put
         for row in many:
             by_type[rows.event_type(row)].append(row)
-            self.keys[rows.stored_key(row)] = row
+            put(row)
         for event_type, typed in by_type.items():
             self.by_type[event_type].add_all(typed)
 
@@ -186,17 +241,15 @@ class _TenantIndex:
         new = rows.with_key(old, key)
         self.all.replace(old, new)
         self.by_type[rows.event_type(old)].replace(old, new)
-        del self.keys[rows.stored_key(old)]
-        self.keys[rows.stored_key(new)] = new
+        self.keys.discard(old)
+        self.keys.put(new)
 
     def purge_before(self, cutoff: datetime) -> int:
         dropped = self.all.drop_before(cutoff)
         for by_type in self.by_type.values():
             by_type.drop_before(cutoff)
         for row in dropped:
-            key = rows.stored_key(row)
-            if self.keys.get(key) is row:
-                del self.keys[key]
+            self.keys.discard(row)
         return len(dropped)
 
 
@@ -222,7 +275,7 @@ class _Plan:
 
     def select(self) -> list[dict[str, Any]]:
         slices = [time_list.between(self.bounds) for time_list in self.lists]
-        chosen = slices[0] if len(slices) == 1 else list(heapq.merge(*slices, key=rows.created))
+        chosen = slices[0] if len(slices) == 1 else list(heapq.merge(*slices, key=rows.created_us))
         selected = [as_doc(row) for row in chosen]
         for name, condition in self.residual.items():
             selected = _filter(selected, name, condition)
@@ -494,7 +547,7 @@ class EmbeddedDatabase(Database):
                 holder = None if index is None else index.keys.get(encode_key(doc["dedupeKey"]))
                 if key in taken or (
                     holder is not None
-                    and (retire_before is None or rows.created(holder) > retire_before)
+                    and (retire_before is None or rows.created_us(holder) > micros(retire_before))
                 ):
                     stored.append(False)
                     continue
@@ -633,4 +686,4 @@ class EmbeddedDatabase(Database):
     def documents(self) -> Iterator[dict[str, Any]]:
         """Every stored event as a document, by ``createdAt`` (ties in arrival order)."""
         lists = [index.all.docs for index in self._tenants.values()]
-        return (as_doc(row) for row in list(heapq.merge(*lists, key=rows.created)))
+        return (as_doc(row) for row in list(heapq.merge(*lists, key=rows.created_us)))
