@@ -74,3 +74,34 @@ class RfmSegment(StrEnum):
     LOYAL = "LOYAL"
     AT_RISK = "AT_RISK"
     LOST = "LOST"
+
+
+class Metric(StrEnum):
+    """The figures a ``metrics`` series (or a breakdown) can show (docs/metrics.md, Metrics)."""
+
+    REVENUE = "REVENUE"
+    NET_REVENUE = "NET_REVENUE"
+    ORDERS = "ORDERS"
+    AVERAGE_ORDER_VALUE = "AVERAGE_ORDER_VALUE"
+    CONVERSION_RATE = "CONVERSION_RATE"
+    VISITORS = "VISITORS"
+    SESSIONS = "SESSIONS"
+    PAGEVIEWS = "PAGEVIEWS"
+    PRODUCT_VIEWS = "PRODUCT_VIEWS"
+    ADD_TO_CARTS = "ADD_TO_CARTS"
+    CHECKOUTS = "CHECKOUTS"
+    EVENTS = "EVENTS"
+    NEW_CUSTOMERS = "NEW_CUSTOMERS"
+    RETURNING_CUSTOMERS = "RETURNING_CUSTOMERS"
+
+
+class Granularity(StrEnum):
+    HOUR = "HOUR"
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+class Comparison(StrEnum):
+    PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
+    PREVIOUS_YEAR = "PREVIOUS_YEAR"

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -51,8 +51,7 @@ SESSION_ROLES: tuple[Role, ...] = (
 class TypeCounts(Summary[Counter[str], Counter[str]]):
     """Events per type."""
 
-    def key(self) -> Hashable:
-        return "types"
+    name = "types"
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
         return [{"$group": {"_id": time_keyed(time_key, "$eventType"), "count": {"$sum": 1}}}]
@@ -86,10 +85,9 @@ class ProductRow:
 class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
     """Per ``role|slug``: events, units, sessions, latest name."""
 
-    def key(self) -> Hashable:
-        return "products"
+    name = "products"
 
-    def match(self) -> dict[str, Any]:
+    def conditions(self) -> dict[str, Any]:
         return {"productSlug": {"$ne": None}}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
@@ -253,16 +251,9 @@ class SessionSpan:
 
 
 class SessionActivity(Summary[Sessions, SessionSpan]):
-    """Per session: events, earliest source, roles; with ``source``, its events only."""
+    """Per session: events, earliest source, roles (of the events ``where`` keeps)."""
 
-    def __init__(self, source_match: dict[str, Any] | None = None) -> None:
-        self._source = source_match or {}
-
-    def key(self) -> Hashable:
-        return ("sessions", tuple(sorted(self._source.items())))
-
-    def match(self) -> dict[str, Any]:
-        return self._source
+    name = "sessions"
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {
@@ -324,10 +315,9 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
     span is cut into pieces.
     """
 
-    def key(self) -> Hashable:
-        return "buyers"
+    name = "buyers"
 
-    def match(self) -> dict[str, Any]:
+    def conditions(self) -> dict[str, Any]:
         return {"eventType": in_role(Role.PURCHASE), "userId": {"$ne": None}}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
@@ -389,10 +379,9 @@ class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
     span's sum is ``math.fsum`` of all of them, whatever pieces it was read in.
     """
 
-    def key(self) -> Hashable:
-        return "lines"
+    name = "lines"
 
-    def match(self) -> dict[str, Any]:
+    def conditions(self) -> dict[str, Any]:
         return {"eventType": in_roles([Role.PURCHASE, Role.REFUND])}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
@@ -433,10 +422,9 @@ class CheckoutIdentifiers:
 class Checkouts(Summary[CheckoutIdentifiers, CheckoutIdentifiers]):
     """Per identifier: did it begin checkout, did it buy (roles); abandonment reads it."""
 
-    def key(self) -> Hashable:
-        return "checkouts"
+    name = "checkouts"
 
-    def match(self) -> dict[str, Any]:
+    def conditions(self) -> dict[str, Any]:
         return {"eventType": in_roles([Role.BEGIN_CHECKOUT, Role.PURCHASE])}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
@@ -481,10 +469,9 @@ class WhatsappSessions:
 class WhatsappActivity(Summary[WhatsappSessions, WhatsappSessions]):
     """Per session: its latest ``whatsapp_cart_click`` (role), whether it bought on WhatsApp."""
 
-    def key(self) -> Hashable:
-        return "whatsapp"
+    name = "whatsapp"
 
-    def match(self) -> dict[str, Any]:
+    def conditions(self) -> dict[str, Any]:
         return {"eventType": {"$in": [*types_of(Role.WHATSAPP_CART_CLICK), WHATSAPP_PURCHASE]}}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
@@ -520,3 +507,106 @@ class WhatsappActivity(Summary[WhatsappSessions, WhatsappSessions]):
 
     def weight(self, partial: WhatsappSessions) -> int:
         return len(partial.last_clicks) + len(partial.buyers)
+
+
+def distinct_count(sets: Sequence[set[str]]) -> int:
+    """How many distinct items ``sets`` hold: the biggest's own, then the others' it lacks."""
+    if not sets:
+        return 0
+    biggest = max(sets, key=len)
+    rest = set().union(*(items for items in sets if items is not biggest))
+    return len(biggest) + len(rest.difference(biggest))
+
+
+class Visitors(Summary[set[str], list[set[str]]]):
+    """The distinct visitors (``visitorId``, else ``sessionId``); merged, the pieces' sets.
+
+    Count a merge with ``distinct_count``: it does not copy the biggest set (a
+    cached span of a long range, usually).
+    """
+
+    name = "visitors"
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        visitor = {"$ifNull": ["$visitorId", "$sessionId"]}
+        return [{"$group": {"_id": time_keyed(time_key, visitor)}}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> set[str]:
+        return {after_time(row["_id"]) for row in rows}
+
+    def merge(self, partials: Sequence[set[str]]) -> list[set[str]]:
+        return list(partials)
+
+    def combine(self, partials: Sequence[set[str]]) -> set[str]:
+        return set().union(*partials)
+
+    def weight(self, partial: set[str]) -> int:
+        return len(partial)
+
+
+def _earliest(partials: Sequence[dict[str, datetime]]) -> dict[str, datetime]:
+    """Each key's earliest time over ``partials`` (the biggest copied, the others laid over)."""
+    if not partials:
+        return {}
+    biggest = max(partials, key=len)
+    merged = dict(biggest)
+    for partial in partials:
+        if partial is biggest:
+            continue
+        for key, moment in partial.items():
+            known = merged.get(key)
+            if known is None or moment < known:
+                merged[key] = moment
+    return merged
+
+
+class _Earliest(Summary[dict[str, datetime], dict[str, datetime]]):
+    """Per key, the time of its earliest event (naive UTC)."""
+
+    def merge(self, partials: Sequence[dict[str, datetime]]) -> dict[str, datetime]:
+        return _earliest(partials)
+
+    def combine(self, partials: Sequence[dict[str, datetime]]) -> dict[str, datetime]:
+        return _earliest(partials)
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, datetime]:
+        return {after_time(row["_id"]): row["first"] for row in rows}
+
+    def weight(self, partial: dict[str, datetime]) -> int:
+        return len(partial)
+
+
+class Orders(_Earliest):
+    """Per order of purchase-role events, its earliest line.
+
+    An order is ``metadata.order_id`` (``o:`` + it), else the purchase event
+    itself (``e:`` + its ``_id``).
+    """
+
+    name = "orders"
+
+    def conditions(self) -> dict[str, Any]:
+        return {"eventType": in_role(Role.PURCHASE)}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        order = {
+            "$cond": [
+                {"$eq": [{"$ifNull": ["$orderId", None]}, None]},
+                {"$concat": ["e:", {"$toString": "$_id"}]},
+                {"$concat": ["o:", "$orderId"]},
+            ]
+        }
+        return [{"$group": {"_id": time_keyed(time_key, order), "first": {"$min": "$createdAt"}}}]
+
+
+class FirstPurchases(_Earliest):
+    """Per logged-in buyer (``userId``), the time of its earliest purchase-role event."""
+
+    name = "first_purchases"
+
+    def conditions(self) -> dict[str, Any]:
+        return {"eventType": in_role(Role.PURCHASE), "userId": {"$ne": None}}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        group = {"_id": time_keyed(time_key, "$userId"), "first": {"$min": "$createdAt"}}
+        return [{"$group": group}]

@@ -42,7 +42,7 @@ import itertools
 import weakref
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -84,19 +84,34 @@ def after_time(key: str) -> str:
 
 
 class Summary(ABC, Generic[P, M]):
-    """One kind of hour summary: its pipeline, its partial state and how states merge."""
+    """One kind of hour summary: its pipeline, its partial state and how states merge.
 
-    @abstractmethod
+    ``where`` narrows the events it reads (equality on event fields, as a view's
+    filter gives them); each ``where`` is a summary of its own in the cache.
+    """
+
+    name: str  # tells this kind of summary apart in the cache
+
+    def __init__(self, where: Mapping[str, Any] | None = None) -> None:
+        self.where = dict(where or {})
+
     def key(self) -> Hashable:
         """What, besides tenant and hour, tells this summary's entries apart."""
+        return (self.name, tuple(sorted((field, repr(v)) for field, v in self.where.items())))
 
     @abstractmethod
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
         """The stages after the ``$match``; group keys are ``time_keyed(time_key, ...)``."""
 
-    def match(self) -> dict[str, Any]:
-        """Conditions of the first ``$match`` besides tenant, range and bots."""
+    def conditions(self) -> dict[str, Any]:
+        """This kind's own conditions of the first ``$match`` (besides tenant, range, bots)."""
         return {}
+
+    def match(self) -> dict[str, Any]:
+        own = self.conditions()
+        if own.keys() & self.where.keys():
+            return {**own, "$and": [{field: v} for field, v in self.where.items()]}
+        return {**own, **self.where}
 
     @abstractmethod
     def partial(self, rows: Sequence[dict[str, Any]]) -> P:
