@@ -1,5 +1,5 @@
-"""Admin view resolvers: dashboardStats, funnel, rfm, alerts, landingStats, todayStats
-(admin-only via @admin)."""
+"""Admin view resolvers: dashboardStats, funnel, rfm, alerts, landingStats, todayStats,
+metrics (admin-only via @admin)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,29 @@ from strawberry.types import Info
 
 from core.clock import parse_zone
 from core.errors import BadUserInput
-from core.vocabulary import CountMode
+from core.vocabulary import Comparison, CountMode, Granularity, Metric
 from metrics import alerts as alert_rules
 from metrics import funnel as funnel_metrics
 from metrics import landing as landing_metrics
 from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
+from metrics.ranges import parse_range
+from metrics.series import event_filter, metric_series
 from metrics.tenants import Tenant
 from metrics.windows import funnel_window
 from schema.context import Context
 from schema.figures import as_type
-from schema.types import Alert, DashboardStats, Funnel, LandingStats, Rfm, TodayStats
+from schema.inputs import EventFilter, input_fields
+from schema.types import (
+    Alert,
+    DashboardStats,
+    Funnel,
+    LandingStats,
+    MetricSeries,
+    Rfm,
+    TodayStats,
+)
 
 LANGUAGES = ("en", "es")
 
@@ -106,3 +117,50 @@ async def today_stats(
         context.database, tenant=tenant.id, zone=zone, now=context.now
     )
     return as_type(TodayStats, result)
+
+
+def _where(given: EventFilter | None) -> dict[str, str]:
+    """A view's filter as ``$match`` terms, each value checked as stored text is."""
+    fields = input_fields(given) if given is not None else {}
+    return event_filter(
+        {name: checked_text(value, f"filter.{name}") for name, value in fields.items()}
+    )
+
+
+async def metrics(
+    info: Info[Context, None],
+    *,
+    metric: Metric,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    granularity: Granularity,
+    event_type: str | None,
+    where: EventFilter | None,
+    compare: Comparison | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> MetricSeries:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    window = parse_range(
+        checked_text(period, "period"),
+        start,
+        end,
+        now=context.now,
+        zone=zone,
+        retention_days=context.settings.event_retention_days,
+    )
+    result = await metric_series(
+        context.database,
+        tenant=tenant.id,
+        metric=metric,
+        window=window,
+        granularity=granularity,
+        where=_where(where),
+        event_type=checked_text(event_type, "eventType"),
+        compare=compare,
+        currency=tenant.currency,
+        now=context.now,
+    )
+    return as_type(MetricSeries, result)

@@ -89,7 +89,7 @@ class ImportEventInput:
     utm_campaign: str | None = strawberry.field(default=None, description="utm_campaign.")
 
 
-def input_fields(item: TrackEventInput | ImportEventInput) -> dict[str, Any]:
+def input_fields(item: TrackEventInput | ImportEventInput | EventFilter) -> dict[str, Any]:
     """The input's values keyed by Python field name."""
     return {field.name: getattr(item, field.name) for field in dataclasses.fields(item)}
 
@@ -105,3 +105,21 @@ class TenantInput:
     allowed_origins: list[str] | None = strawberry.field(
         default=None, description="Origins like https://shop.example (≤ 50); empty = any."
     )
+
+
+@strawberry.input(
+    description="Keeps only events matching every given field (equality; 'direct' is stored "
+    "as no source, so source: 'direct' matches none)."
+)
+class EventFilter:
+    source: str | None = strawberry.field(default=None, description="Traffic source.")
+    channel: str | None = strawberry.field(
+        default=None, description="Paid, Email, Organic Search, Social, Referral or Direct."
+    )
+    campaign: str | None = strawberry.field(default=None, description="utm_campaign.")
+    country: str | None = strawberry.field(default=None, description="ISO 3166 alpha-2.")
+    device: str | None = strawberry.field(
+        default=None, description="desktop, mobile, tablet or other."
+    )
+    page: str | None = strawberry.field(default=None, description="The page's path.")
+    product_slug: str | None = strawberry.field(default=None, description="Product slug.")

@@ -13,7 +13,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
 
-from core.vocabulary import CountMode
+from core.vocabulary import Comparison, CountMode, Granularity, Metric
 from resolvers import admin_views, tracking
 from resolvers import tenants as tenant_resolvers
 from schema.batch import TrackEventsItem
@@ -21,7 +21,13 @@ from schema.caches import DocumentCache
 from schema.context import Context
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
-from schema.inputs import ImportEventInput, TenantInput, TrackEventInput, input_fields
+from schema.inputs import (
+    EventFilter,
+    ImportEventInput,
+    TenantInput,
+    TrackEventInput,
+    input_fields,
+)
 from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import (
@@ -30,6 +36,7 @@ from schema.types import (
     Funnel,
     ImportResult,
     LandingStats,
+    MetricSeries,
     Rfm,
     Tenant,
     TodayStats,
@@ -48,6 +55,20 @@ ZoneArg = Annotated[
         description="IANA time zone for calendar days (e.g. America/Bogota); the tenant's "
         "timezone (UTC unless set) when missing."
     ),
+]
+PeriodArg = Annotated[
+    str | None,
+    strawberry.argument(
+        description='"today", or N days, weeks or months: "7d", "12w", "6m" (from the 1st of '
+        'the month N − 1 months back). Not with start/end; neither means "30d".'
+    ),
+]
+StartArg = Annotated[
+    date | None, strawberry.argument(description="First day (local); not with period.")
+]
+EndArg = Annotated[
+    date | None,
+    strawberry.argument(description="Last day, included (local); default today; not with period."),
 ]
 
 
@@ -99,6 +120,47 @@ class Query:
         timezone: ZoneArg = None,
     ) -> Funnel:
         return await admin_views.funnel(info, start, end, traffic_source, tenant_id, timezone)
+
+    @strawberry.field(
+        description="Admin only. A metric per bucket of a range, its total and, with compare, "
+        "the compared range (`docs/metrics.md`, Metrics).",
+        extensions=admin(),
+    )
+    async def metrics(
+        self,
+        info: Info[Context, None],
+        metric: Annotated[Metric, strawberry.argument(description="The figure to show.")],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        granularity: Annotated[
+            Granularity, strawberry.argument(description="Bucket size; default DAY.")
+        ] = Granularity.DAY,
+        event_type: Annotated[
+            str | None, strawberry.argument(description="The type EVENTS counts (required there).")
+        ] = None,
+        filter: Annotated[
+            EventFilter | None, strawberry.argument(description="Only matching events count.")
+        ] = None,
+        compare: Annotated[
+            Comparison | None, strawberry.argument(description="Also answer a compared range.")
+        ] = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> MetricSeries:
+        return await admin_views.metrics(
+            info,
+            metric=metric,
+            period=period,
+            start=start,
+            end=end,
+            granularity=granularity,
+            event_type=event_type,
+            where=filter,
+            compare=compare,
+            tenant_id=tenant_id,
+            timezone=timezone,
+        )
 
     @strawberry.field(
         description="Admin only. RFM segments of logged-in buyers over the last 90 days.",

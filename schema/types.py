@@ -12,7 +12,16 @@ from datetime import date, datetime
 
 import strawberry
 
-from core.vocabulary import AlertType, CountMode, RfmSegment, Severity, TrackStatus
+from core.vocabulary import (
+    AlertType,
+    Comparison,
+    CountMode,
+    Granularity,
+    Metric,
+    RfmSegment,
+    Severity,
+    TrackStatus,
+)
 from metrics.dashboard import DashboardReport
 from schema.figures import as_type
 
@@ -23,6 +32,17 @@ TrackStatusEnum = strawberry.enum(TrackStatus, description="Whether a tracked ev
 SeverityEnum = strawberry.enum(Severity, description="How urgent an alert is.")
 AlertTypeEnum = strawberry.enum(AlertType, description="Which alert rule fired.")
 RfmSegmentEnum = strawberry.enum(RfmSegment, description="RFM customer segment.")
+MetricEnum = strawberry.enum(
+    Metric, description="A figure of the metrics and breakdown views (`docs/metrics.md`, Metrics)."
+)
+GranularityEnum = strawberry.enum(
+    Granularity, description="Buckets: local hours, days, ISO weeks (Monday) or months."
+)
+ComparisonEnum = strawberry.enum(
+    Comparison,
+    description="PREVIOUS_PERIOD: as long, ending where the range starts; PREVIOUS_YEAR: "
+    "the same local dates a year earlier.",
+)
 
 
 @strawberry.type(description="Outcome of one tracked event.")
@@ -401,4 +421,45 @@ class TodayStats:
     qr_scans: int = strawberry.field(description="QR scans today.")
     products_viewed: int = strawberry.field(
         description="Product views (product_click, product_view, ...) today."
+    )
+
+
+@strawberry.type(description="One bucket of a series.")
+class DataPoint:
+    date: datetime = strawberry.field(description="The bucket's first instant in the range.")
+    value: float = strawberry.field(description="The metric over the bucket.")
+
+
+@strawberry.type(
+    description="A metric per bucket of a range (`docs/metrics.md`, Metrics; Ranges and "
+    "buckets). Bots excluded."
+)
+class MetricSeries:
+    metric: Metric = strawberry.field(description="The metric asked for.")
+    period: str | None = strawberry.field(
+        description="The period asked for ('30d' when neither period nor dates were given); "
+        "null for start/end dates."
+    )
+    granularity: Granularity = strawberry.field(description="The buckets' size.")
+    start_date: datetime = strawberry.field(description="Range start (UTC instant, inclusive).")
+    end_date: datetime = strawberry.field(
+        description="Range end (exclusive): 24:00 of the last day, or the request time."
+    )
+    total: float = strawberry.field(
+        description="Additive: the sum of the points; else computed over the whole range."
+    )
+    additive: bool = strawberry.field(description="True: total = sum of dataPoints.")
+    unit: str = strawberry.field(description="'count', 'percent' or the tenant's currency code.")
+    currency: str | None = strawberry.field(
+        description="The tenant's currency (ISO 4217) for money metrics, else null."
+    )
+    data_points: list[DataPoint] = strawberry.field(
+        description="One per bucket, oldest first; empty buckets are 0."
+    )
+    previous: MetricSeries | None = strawberry.field(
+        description="The compared range, when compare is given."
+    )
+    change: float | None = strawberry.field(
+        description="% change of total against previous.total, 1 decimal; null without a "
+        "comparison or when previous.total is 0."
     )

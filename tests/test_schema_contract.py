@@ -161,6 +161,31 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "input": "TenantInput!",
     }
     assert fields["DashboardStats"]["currency"] == "String!"
+    # issue 9 (analytics), served so far: metrics.
+    for name in ("EventFilter", "DataPoint", "MetricSeries"):
+        expected, got = upcoming.type_map[name], served.type_map[name]
+        assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
+        assert isinstance(got, GraphQLObjectType | GraphQLInputObjectType)
+        assert {f: str(v.type) for f, v in expected.fields.items()} == {
+            f: str(v.type) for f, v in got.fields.items()
+        }, name
+    for name in ("Metric", "Granularity", "Comparison"):
+        expected_enum, got_enum = upcoming.type_map[name], served.type_map[name]
+        assert isinstance(expected_enum, GraphQLEnumType) and isinstance(got_enum, GraphQLEnumType)
+        assert list(got_enum.values) == list(expected_enum.values), name
+    assert fields["Query"]["metrics"] == "MetricSeries!"
+    assert {a: str(v.type) for a, v in query.fields["metrics"].args.items()} == {
+        "metric": "Metric!",
+        "period": "String",
+        "start": "Date",
+        "end": "Date",
+        "granularity": "Granularity!",
+        "eventType": "String",
+        "filter": "EventFilter",
+        "compare": "Comparison",
+        "tenantId": "ID",
+        "timezone": "String",
+    }
     assert {fields["TrackEventInput"][f] for f in ("url", "referrer")} == {"String"}
     imported = ("url", "referrer", "visitorId", "country", "userAgent", "utmSource", "utmMedium")
     assert {fields["ImportEventInput"][f] for f in (*imported, "utmCampaign")} == {"String"}

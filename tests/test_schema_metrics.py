@@ -1,0 +1,144 @@
+"""Query.metrics through the schema (hand-counted figures) and through the real server
+(access, hostile arguments): docs/metrics.md, Metrics; Ranges and buckets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+
+from storage.embedded import EmbeddedDatabase
+from tests.conftest import Run, store, token
+from tests.test_metrics_series import shop
+
+SERIES = """query($m: Metric!, $p: String, $s: Date, $e: Date, $g: Granularity! = DAY,
+  $f: EventFilter, $c: Comparison, $z: String, $t: String) {
+  metrics(metric: $m, period: $p, start: $s, end: $e, granularity: $g, filter: $f,
+          compare: $c, timezone: $z, eventType: $t) {
+    metric period granularity startDate endDate total additive unit currency
+    dataPoints { date value }
+    previous { startDate endDate total dataPoints { value } previous { total } }
+    change
+  }
+}"""
+DAYS = {"s": "2026-06-10", "e": "2026-06-12"}
+
+
+async def test_revenue_per_day_with_the_previous_period(
+    database: EmbeddedDatabase, run: Run
+) -> None:
+    await store(database, *shop())
+    result = await run(SERIES, {"m": "REVENUE", "c": "PREVIOUS_PERIOD", **DAYS})
+    assert result.errors is None, result.errors
+    assert result.data["metrics"] == {
+        "metric": "REVENUE",
+        "period": None,
+        "granularity": "DAY",
+        "startDate": "2026-06-10T00:00:00+00:00",
+        "endDate": "2026-06-13T00:00:00+00:00",
+        "total": 35.5,
+        "additive": True,
+        "unit": "COP",  # the default tenant's currency
+        "currency": "COP",
+        "dataPoints": [
+            {"date": "2026-06-10T00:00:00+00:00", "value": 25.0},
+            {"date": "2026-06-11T00:00:00+00:00", "value": 7.5},
+            {"date": "2026-06-12T00:00:00+00:00", "value": 3.0},
+        ],
+        "previous": {
+            "startDate": "2026-06-07T00:00:00+00:00",
+            "endDate": "2026-06-10T00:00:00+00:00",
+            "total": 1.0,
+            "dataPoints": [{"value": 0.0}, {"value": 0.0}, {"value": 1.0}],
+            "previous": None,
+        },
+        "change": 3450.0,
+    }
+
+
+async def test_a_period_a_filter_and_a_zone(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    google = await run(SERIES, {"m": "SESSIONS", "f": {"source": "google"}, **DAYS})
+    assert [p["value"] for p in google.data["metrics"]["dataPoints"]] == [1, 0, 0]
+    bogota = await run(SERIES, {"m": "ORDERS", "z": "America/Bogota", **DAYS})
+    assert [p["value"] for p in bogota.data["metrics"]["dataPoints"]] == [2, 0, 1]
+    week = await run(SERIES, {"m": "PAGEVIEWS", "p": "7d", "g": "WEEK"})
+    figures = week.data["metrics"]
+    # 7d from NOW (Monday 06-15 12:00): 06-09 to now; weeks start 06-09 (clipped), 06-15.
+    assert figures["period"] == "7d"
+    assert [p["date"][:10] for p in figures["dataPoints"]] == ["2026-06-09", "2026-06-15"]
+    assert [p["value"] for p in figures["dataPoints"]] == [3, 0]
+    assert figures["unit"] == "count" and figures["currency"] is None
+
+
+ACCESS = "query($t: ID) { metrics(metric: VISITORS, tenantId: $t) { total } }"
+
+
+@pytest.mark.parametrize(
+    ("claims", "tenant", "code"),
+    [
+        ({"admin": False}, None, "FORBIDDEN"),
+        ({"admin": True, "tenant": "shop2"}, None, "FORBIDDEN"),
+        ({"admin": True, "tenant": "shop2"}, "shop2", None),
+    ],
+)
+async def test_admin_only_and_scoped(
+    client: httpx.AsyncClient, claims: dict[str, Any], tenant: str | None, code: str | None
+) -> None:
+    bearer = token(admin=claims["admin"], tenant=claims.get("tenant"))
+    response = await client.post(
+        "/graphql",
+        json={"query": ACCESS, "variables": {"t": tenant}},
+        headers={"Authorization": f"Bearer {bearer}"},
+    )
+    body = response.json()
+    if code is None:
+        assert body == {"data": {"metrics": {"total": 0.0}}}
+    else:
+        assert body["data"] is None
+        assert [e["extensions"]["code"] for e in body["errors"]] == [code]
+
+
+@pytest.mark.parametrize(
+    ("arguments", "field"),
+    [
+        ('metric: REVENUE, period: "7d", start: "2026-06-01"', "period"),
+        ('metric: REVENUE, period: "7days"', "period"),
+        ('metric: REVENUE, period: "' + "9" * 5000 + 'd"', "period"),
+        ('metric: REVENUE, period: "0d"', "period"),
+        ('metric: REVENUE, period: "12m", granularity: HOUR', "granularity"),
+        ('metric: REVENUE, start: "1900-01-01"', "start"),
+        ('metric: REVENUE, timezone: "../../etc/passwd"', "timezone"),
+        ("metric: EVENTS", "eventType"),
+        ('metric: EVENTS, eventType: "' + "x" * 300 + '"', "eventType"),
+        ('metric: SESSIONS, filter: {source: "a\\u0000b"}', "filter.source"),
+        ('metric: SESSIONS, filter: {page: "' + "p" * 300 + '"}', "filter.page"),
+    ],
+)
+async def test_hostile_arguments_are_bad_user_input_without_a_trace(
+    client: httpx.AsyncClient, arguments: str, field: str
+) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": f"{{ metrics({arguments}) {{ total }} }}"},
+        headers={"Authorization": f"Bearer {token(tenant='*')}"},
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["data"] is None
+    (error,) = body["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["field"] == field
+    assert "Traceback" not in response.text and ".py" not in response.text
+
+
+async def test_an_unknown_metric_is_a_validation_error(client: httpx.AsyncClient) -> None:
+    response = await client.post(
+        "/graphql",
+        json={"query": "{ metrics(metric: PROFIT) { total } }"},
+        headers={"Authorization": f"Bearer {token(tenant='*')}"},
+    )
+    body = response.json()
+    assert "data" not in body
+    assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
