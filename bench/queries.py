@@ -56,6 +56,14 @@ ADMIN_QUERIES: dict[str, str] = {
     "funnel": "query { funnel { steps { step count } } }",
     "rfm": "query { rfm { customers { visitorId segment } } }",
     "alerts": "query { alerts { type message } }",
+    # issue 10 target 6 and issue 11: long ranges and a 30-day daily series.
+    "revenue_12m": (
+        'query { metrics(metric: REVENUE, period: "12m") { total dataPoints { date value } } }'
+    ),
+    "visitors_12m": (
+        'query { metrics(metric: VISITORS, period: "12m", granularity: MONTH) { total } }'
+    ),
+    "sessions_30d": "query { metrics(metric: SESSIONS) { total dataPoints { date value } } }",
 }
 
 # What a storefront sends most: a product view from a campaign, with a little metadata.
