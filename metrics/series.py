@@ -11,6 +11,7 @@ visitor of the range.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import itertools
 import math
@@ -264,3 +265,74 @@ async def metric_series(
     if compare is not None:
         earlier = await series(previous(window, compare), None)
     return await series(window, earlier)
+
+
+async def metric_total(
+    database: Database,
+    *,
+    tenant: str,
+    metric: Metric,
+    window: Range,
+    where: Mapping[str, str],
+    now: datetime,
+) -> float:
+    """``metric`` over the whole of ``window`` (0 for an empty range)."""
+    if window.end <= window.start:
+        return 0.0
+    start, end = window.naive
+    values = await _values(_Request(database, tenant, dict(where), None, now), metric, [start, end])
+    return values[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class KpiValue:
+    value: float
+    previous: float
+    change: float | None
+
+
+OVERVIEW_KPIS = (
+    Metric.REVENUE,
+    Metric.ORDERS,
+    Metric.AVERAGE_ORDER_VALUE,
+    Metric.CONVERSION_RATE,
+    Metric.VISITORS,
+)
+
+
+class OverviewReport:
+    """overview (docs/metrics.md): five figures over a range and the previous period.
+
+    Lazy: each figure is computed when first asked for (both ranges at once), once.
+    """
+
+    def __init__(self, database: Database, *, tenant: str, window: Range, now: datetime) -> None:
+        self.database = database
+        self.tenant = tenant
+        self.window = window
+        self.earlier = previous(window, Comparison.PREVIOUS_PERIOD)
+        self.now = now
+        self._figures: dict[Metric, asyncio.Future[KpiValue]] = {}
+
+    async def _compute(self, metric: Metric) -> KpiValue:
+        value, earlier = await asyncio.gather(
+            *(
+                metric_total(
+                    self.database,
+                    tenant=self.tenant,
+                    metric=metric,
+                    window=w,
+                    where={},
+                    now=self.now,
+                )
+                for w in (self.window, self.earlier)
+            )
+        )
+        return KpiValue(value=value, previous=earlier, change=change(value, earlier))
+
+    async def kpi(self, metric: Metric) -> KpiValue:
+        """``metric`` now and before; the first caller starts it, every caller shares it."""
+        task = self._figures.get(metric)
+        if task is None:
+            task = self._figures[metric] = asyncio.ensure_future(self._compute(metric))
+        return await asyncio.shield(task)

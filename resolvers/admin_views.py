@@ -18,7 +18,7 @@ from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
 from metrics.ranges import parse_range
-from metrics.series import event_filter, metric_series
+from metrics.series import OverviewReport, event_filter, metric_series
 from metrics.tenants import Tenant
 from metrics.windows import funnel_window
 from schema.context import Context
@@ -30,6 +30,7 @@ from schema.types import (
     Funnel,
     LandingStats,
     MetricSeries,
+    Overview,
     Rfm,
     TodayStats,
 )
@@ -164,3 +165,26 @@ async def metrics(
         now=context.now,
     )
     return as_type(MetricSeries, result)
+
+
+async def overview(
+    info: Info[Context, None],
+    *,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> Overview:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    window = parse_range(
+        checked_text(period, "period"),
+        start,
+        end,
+        now=context.now,
+        zone=zone,
+        retention_days=context.settings.event_retention_days,
+    )
+    report = OverviewReport(context.database, tenant=tenant.id, window=window, now=context.now)
+    return Overview(report=report, currency_code=tenant.currency)

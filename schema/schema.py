@@ -37,6 +37,7 @@ from schema.types import (
     ImportResult,
     LandingStats,
     MetricSeries,
+    Overview,
     Rfm,
     Tenant,
     TodayStats,
@@ -160,6 +161,24 @@ class Query:
             compare=compare,
             tenant_id=tenant_id,
             timezone=timezone,
+        )
+
+    @strawberry.field(
+        description="Admin only. Revenue, orders, average order, conversion and visitors over "
+        "a range, each with the previous period (`docs/metrics.md`, overview).",
+        extensions=admin(),
+    )
+    async def overview(
+        self,
+        info: Info[Context, None],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> Overview:
+        return await admin_views.overview(
+            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
         )
 
     @strawberry.field(

@@ -23,6 +23,7 @@ from core.vocabulary import (
     TrackStatus,
 )
 from metrics.dashboard import DashboardReport
+from metrics.series import OverviewReport
 from schema.figures import as_type
 
 CountModeEnum = strawberry.enum(
@@ -463,3 +464,59 @@ class MetricSeries:
         description="% change of total against previous.total, 1 decimal; null without a "
         "comparison or when previous.total is 0."
     )
+
+
+@strawberry.type(description="A figure over the range, over the previous period, and the change.")
+class KpiValue:
+    value: float = strawberry.field(description="Over the range.")
+    previous: float = strawberry.field(
+        description="Over the previous period: as long, ending where the range starts."
+    )
+    change: float | None = strawberry.field(
+        description="(value − previous) / previous × 100, 1 decimal; null when previous is 0."
+    )
+
+
+@strawberry.type(
+    description="The store's headline figures over a range, each with the previous period "
+    "(`docs/metrics.md`, overview). Bots excluded."
+)
+class Overview:
+    report: strawberry.Private[OverviewReport]
+    currency_code: strawberry.Private[str]
+
+    @strawberry.field(description="Range start (UTC instant, inclusive).")
+    def start_date(self) -> datetime:
+        return self.report.window.start
+
+    @strawberry.field(
+        description="Range end (exclusive): 24:00 of the last day, or the request time."
+    )
+    def end_date(self) -> datetime:
+        return self.report.window.end
+
+    @strawberry.field(description="The tenant's currency (ISO 4217): the unit of money figures.")
+    def currency(self) -> str:
+        return self.currency_code
+
+    @strawberry.field(description="Σ lineValue over purchase-role events (2 decimals).")
+    async def revenue(self) -> KpiValue:
+        return as_type(KpiValue, await self.report.kpi(Metric.REVENUE))
+
+    @strawberry.field(description="Distinct orders of purchase-role events.")
+    async def orders(self) -> KpiValue:
+        return as_type(KpiValue, await self.report.kpi(Metric.ORDERS))
+
+    @strawberry.field(description="revenue / orders (2 decimals; 0 without orders).")
+    async def average_order_value(self) -> KpiValue:
+        return as_type(KpiValue, await self.report.kpi(Metric.AVERAGE_ORDER_VALUE))
+
+    @strawberry.field(
+        description="Distinct sessions with a purchase / distinct sessions × 100 (1 decimal)."
+    )
+    async def conversion_rate(self) -> KpiValue:
+        return as_type(KpiValue, await self.report.kpi(Metric.CONVERSION_RATE))
+
+    @strawberry.field(description="Distinct visitors (visitorId, else sessionId).")
+    async def visitors(self) -> KpiValue:
+        return as_type(KpiValue, await self.report.kpi(Metric.VISITORS))

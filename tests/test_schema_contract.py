@@ -162,7 +162,7 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     }
     assert fields["DashboardStats"]["currency"] == "String!"
     # issue 9 (analytics), served so far: metrics.
-    for name in ("EventFilter", "DataPoint", "MetricSeries"):
+    for name in ("EventFilter", "DataPoint", "MetricSeries", "KpiValue", "Overview"):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
         assert isinstance(got, GraphQLObjectType | GraphQLInputObjectType)
@@ -174,6 +174,14 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         assert isinstance(expected_enum, GraphQLEnumType) and isinstance(got_enum, GraphQLEnumType)
         assert list(got_enum.values) == list(expected_enum.values), name
     assert fields["Query"]["metrics"] == "MetricSeries!"
+    assert fields["Query"]["overview"] == "Overview!"
+    assert {a: str(v.type) for a, v in query.fields["overview"].args.items()} == {
+        "period": "String",
+        "start": "Date",
+        "end": "Date",
+        "tenantId": "ID",
+        "timezone": "String",
+    }
     assert {a: str(v.type) for a, v in query.fields["metrics"].args.items()} == {
         "metric": "Metric!",
         "period": "String",

@@ -142,3 +142,36 @@ async def test_an_unknown_metric_is_a_validation_error(client: httpx.AsyncClient
     body = response.json()
     assert "data" not in body
     assert body["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+OVERVIEW = """query($s: Date, $e: Date) { overview(start: $s, end: $e) {
+  startDate endDate currency
+  revenue { value previous change } orders { value previous change }
+  averageOrderValue { value previous change } conversionRate { value previous change }
+  visitors { value previous change } } }"""
+
+
+async def test_overview_against_the_previous_period(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run(OVERVIEW, DAYS)
+    assert result.errors is None, result.errors
+    # Previous period 06-07 to 06-09: bo's purchase of 1.00 (order o0) in session s0,
+    # which has no visitorId (its visitor is the session).
+    assert result.data["overview"] == {
+        "startDate": "2026-06-10T00:00:00+00:00",
+        "endDate": "2026-06-13T00:00:00+00:00",
+        "currency": "COP",
+        "revenue": {"value": 35.5, "previous": 1.0, "change": 3450.0},
+        "orders": {"value": 3.0, "previous": 1.0, "change": 200.0},
+        "averageOrderValue": {"value": 11.83, "previous": 1.0, "change": 1083.0},
+        "conversionRate": {"value": 100.0, "previous": 100.0, "change": 0.0},
+        "visitors": {"value": 2.0, "previous": 1.0, "change": 100.0},
+    }
+
+
+async def test_overview_computes_only_what_is_asked(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run("{ overview { startDate endDate currency } }")
+    assert result.errors is None and database.pipelines_run == 0
+    empty = await run('{ overview(period: "today") { revenue { value previous change } } }')
+    assert empty.data["overview"]["revenue"] == {"value": 0.0, "previous": 0.0, "change": None}
