@@ -27,7 +27,7 @@ from metrics.hourly import (
     role_total,
     slug_of,
 )
-from metrics.windows import DayWindow
+from metrics.windows import Bounded, DayWindow
 from storage.database import Database
 
 
@@ -111,7 +111,7 @@ async def type_day_counts(
 
 
 async def products(
-    database: Database, *, tenant: str, window: DayWindow, unique: bool, now: datetime
+    database: Database, *, tenant: str, window: Bounded, unique: bool, now: datetime
 ) -> list[ProductFigures]:
     """Slugs with a product_view, add_to_cart or purchase (roles), by views desc, then slug asc.
 

@@ -610,3 +610,16 @@ class FirstPurchases(_Earliest):
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {"_id": time_keyed(time_key, "$userId"), "first": {"$min": "$createdAt"}}
         return [{"$group": group}]
+
+
+class ProductRevenue(LineValues):
+    """Per product slug, the lineValue of each of its purchase-role events."""
+
+    name = "product_revenue"
+
+    def conditions(self) -> dict[str, Any]:
+        return {"eventType": in_role(Role.PURCHASE), "productSlug": {"$ne": None}}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        group = {"_id": time_keyed(time_key, "$productSlug"), "lines": {"$push": LINE_VALUE}}
+        return [{"$group": group}]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from core.clock import to_aware_utc, to_naive_utc
@@ -18,6 +19,16 @@ from core.errors import BadUserInput
 DASHBOARD_DAYS = 7
 FUNNEL_DEFAULT_DAYS = 30
 RETENTION_DAYS = 90
+
+
+class Bounded(Protocol):
+    """Any range of UTC instants: ``[start, end)``, aware."""
+
+    @property
+    def start(self) -> datetime: ...
+
+    @property
+    def end(self) -> datetime: ...
 
 
 def local_midnight(day: date, zone: ZoneInfo) -> datetime:

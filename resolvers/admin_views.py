@@ -17,7 +17,8 @@ from metrics import landing as landing_metrics
 from metrics import rfm as rfm_metrics
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
-from metrics.ranges import parse_range
+from metrics.products import products_report
+from metrics.ranges import Range, parse_range
 from metrics.series import OverviewReport, event_filter, metric_series
 from metrics.tenants import Tenant
 from metrics.windows import funnel_window
@@ -31,6 +32,7 @@ from schema.types import (
     LandingStats,
     MetricSeries,
     Overview,
+    ProductsReport,
     Rfm,
     TodayStats,
 )
@@ -120,6 +122,20 @@ async def today_stats(
     return as_type(TodayStats, result)
 
 
+def _range(
+    context: Context, zone: ZoneInfo, period: str | None, start: date | None, end: date | None
+) -> Range:
+    """The range a view asked for: ``period`` or ``start``/``end`` (metrics.ranges)."""
+    return parse_range(
+        checked_text(period, "period"),
+        start,
+        end,
+        now=context.now,
+        zone=zone,
+        retention_days=context.settings.event_retention_days,
+    )
+
+
 def _where(given: EventFilter | None) -> dict[str, str]:
     """A view's filter as ``$match`` terms, each value checked as stored text is."""
     fields = input_fields(given) if given is not None else {}
@@ -144,14 +160,7 @@ async def metrics(
 ) -> MetricSeries:
     context = info.context
     tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
-    window = parse_range(
-        checked_text(period, "period"),
-        start,
-        end,
-        now=context.now,
-        zone=zone,
-        retention_days=context.settings.event_retention_days,
-    )
+    window = _range(context, zone, period, start, end)
     result = await metric_series(
         context.database,
         tenant=tenant.id,
@@ -178,13 +187,30 @@ async def overview(
 ) -> Overview:
     context = info.context
     tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
-    window = parse_range(
-        checked_text(period, "period"),
-        start,
-        end,
-        now=context.now,
-        zone=zone,
-        retention_days=context.settings.event_retention_days,
-    )
+    window = _range(context, zone, period, start, end)
     report = OverviewReport(context.database, tenant=tenant.id, window=window, now=context.now)
     return Overview(report=report, currency_code=tenant.currency)
+
+
+async def products(
+    info: Info[Context, None],
+    *,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    limit: int,
+    offset: int,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> ProductsReport:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await products_report(
+        context.database,
+        tenant=tenant.id,
+        window=_range(context, zone, period, start, end),
+        limit=limit,
+        offset=offset,
+        now=context.now,
+    )
+    return as_type(ProductsReport, result)

@@ -38,6 +38,7 @@ from schema.types import (
     LandingStats,
     MetricSeries,
     Overview,
+    ProductsReport,
     Rfm,
     Tenant,
     TodayStats,
@@ -71,6 +72,9 @@ EndArg = Annotated[
     date | None,
     strawberry.argument(description="Last day, included (local); default today; not with period."),
 ]
+
+LimitArg = Annotated[int, strawberry.argument(description="Rows to answer, 1 to 100.")]
+OffsetArg = Annotated[int, strawberry.argument(description="Rows to skip first, at most 10,000.")]
 
 
 def admin(*, scoped: bool = True) -> list[FieldExtension]:
@@ -179,6 +183,33 @@ class Query:
     ) -> Overview:
         return await admin_views.overview(
             info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
+        )
+
+    @strawberry.field(
+        description="Admin only. Per product: views, carts, purchases, units, revenue and "
+        "rates over a range, by revenue (`docs/metrics.md`, products).",
+        extensions=admin(),
+    )
+    async def products(
+        self,
+        info: Info[Context, None],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        limit: LimitArg = 20,
+        offset: OffsetArg = 0,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> ProductsReport:
+        return await admin_views.products(
+            info,
+            period=period,
+            start=start,
+            end=end,
+            limit=limit,
+            offset=offset,
+            tenant_id=tenant_id,
+            timezone=timezone,
         )
 
     @strawberry.field(

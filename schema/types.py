@@ -520,3 +520,30 @@ class Overview:
     @strawberry.field(description="Distinct visitors (visitorId, else sessionId).")
     async def visitors(self) -> KpiValue:
         return as_type(KpiValue, await self.report.kpi(Metric.VISITORS))
+
+
+@strawberry.type(description="One product's figures over the range (`docs/metrics.md`, products).")
+class ProductRow:
+    slug: str = strawberry.field(description="Product slug.")
+    name: str = strawberry.field(description="Its latest productName (the slug without one).")
+    views: int = strawberry.field(description="product_view-role events.")
+    add_to_cart: int = strawberry.field(description="add_to_cart-role events.")
+    purchases: int = strawberry.field(description="purchase-role events.")
+    units: int = strawberry.field(description="Σ quantity over its purchases.")
+    revenue: float = strawberry.field(description="Σ lineValue over its purchases (2 decimals).")
+    add_to_cart_rate: float = strawberry.field(
+        description="addToCart / views × 100 (1 decimal; 0 without views)."
+    )
+    conversion_rate: float = strawberry.field(
+        description="purchases / views × 100 (1 decimal; 0 without views)."
+    )
+
+
+@strawberry.type(description="Products with a view, cart or purchase in the range, by revenue.")
+class ProductsReport:
+    start_date: datetime = strawberry.field(description="Range start (UTC instant, inclusive).")
+    end_date: datetime = strawberry.field(description="Range end (exclusive).")
+    total_rows: int = strawberry.field(description="How many products in all (every page).")
+    products: list[ProductRow] = strawberry.field(
+        description="By revenue descending, then slug; limit rows from offset."
+    )

@@ -162,7 +162,15 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     }
     assert fields["DashboardStats"]["currency"] == "String!"
     # issue 9 (analytics), served so far: metrics.
-    for name in ("EventFilter", "DataPoint", "MetricSeries", "KpiValue", "Overview"):
+    for name in (
+        "EventFilter",
+        "DataPoint",
+        "MetricSeries",
+        "KpiValue",
+        "Overview",
+        "ProductRow",
+        "ProductsReport",
+    ):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
         assert isinstance(got, GraphQLObjectType | GraphQLInputObjectType)
@@ -175,6 +183,16 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         assert list(got_enum.values) == list(expected_enum.values), name
     assert fields["Query"]["metrics"] == "MetricSeries!"
     assert fields["Query"]["overview"] == "Overview!"
+    assert fields["Query"]["products"] == "ProductsReport!"
+    assert {a: str(v.type) for a, v in query.fields["products"].args.items()} == {
+        "period": "String",
+        "start": "Date",
+        "end": "Date",
+        "limit": "Int!",
+        "offset": "Int!",
+        "tenantId": "ID",
+        "timezone": "String",
+    }
     assert {a: str(v.type) for a, v in query.fields["overview"].args.items()} == {
         "period": "String",
         "start": "Date",

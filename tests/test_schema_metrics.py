@@ -175,3 +175,60 @@ async def test_overview_computes_only_what_is_asked(database: EmbeddedDatabase, 
     assert result.errors is None and database.pipelines_run == 0
     empty = await run('{ overview(period: "today") { revenue { value previous change } } }')
     assert empty.data["overview"]["revenue"] == {"value": 0.0, "previous": 0.0, "change": None}
+
+
+PRODUCTS = """query($s: Date, $e: Date, $l: Int! = 20, $o: Int! = 0) {
+  products(start: $s, end: $e, limit: $l, offset: $o) {
+    startDate endDate totalRows
+    products { slug name views addToCart purchases units revenue addToCartRate conversionRate }
+  } }"""
+
+
+async def test_products_by_revenue_with_pages(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run(PRODUCTS, DAYS)
+    assert result.errors is None, result.errors
+    report = result.data["products"]
+    # a: one view, one purchase line of 10 × 2; b: one purchase line of 5 × 1, no view.
+    assert report["totalRows"] == 2
+    assert report["products"] == [
+        {
+            "slug": "a",
+            "name": "a",
+            "views": 1,
+            "addToCart": 0,
+            "purchases": 1,
+            "units": 2,
+            "revenue": 20.0,
+            "addToCartRate": 0.0,
+            "conversionRate": 100.0,
+        },
+        {
+            "slug": "b",
+            "name": "b",
+            "views": 0,
+            "addToCart": 0,
+            "purchases": 1,
+            "units": 1,
+            "revenue": 5.0,
+            "addToCartRate": 0.0,
+            "conversionRate": 0.0,
+        },
+    ]
+    page = await run(PRODUCTS, {**DAYS, "l": 1, "o": 1})
+    assert [row["slug"] for row in page.data["products"]["products"]] == ["b"]
+    assert page.data["products"]["totalRows"] == 2
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "field"),
+    [(0, 0, "limit"), (101, 0, "limit"), (5, -1, "offset"), (5, 10_001, "offset")],
+)
+async def test_products_pages_are_bounded(
+    database: EmbeddedDatabase, run: Run, limit: int, offset: int, field: str
+) -> None:
+    result = await run(PRODUCTS, {"l": limit, "o": offset})
+    assert result.data is None
+    assert [(e.extensions["code"], e.extensions["field"]) for e in result.errors] == [
+        ("BAD_USER_INPUT", field)
+    ]
