@@ -15,6 +15,7 @@ from metrics import alerts as alert_rules
 from metrics import funnel as funnel_metrics
 from metrics import landing as landing_metrics
 from metrics import rfm as rfm_metrics
+from metrics.customer_report import customers_report
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
 from metrics.products import products_report
@@ -27,6 +28,7 @@ from schema.figures import as_type
 from schema.inputs import EventFilter, input_fields
 from schema.types import (
     Alert,
+    CustomersReport,
     DashboardStats,
     Funnel,
     LandingStats,
@@ -214,3 +216,23 @@ async def products(
         now=context.now,
     )
     return as_type(ProductsReport, result)
+
+
+async def customers(
+    info: Info[Context, None],
+    *,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> CustomersReport:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await customers_report(
+        context.database,
+        tenant=tenant.id,
+        window=_range(context, zone, period, start, end),
+        now=context.now,
+    )
+    return as_type(CustomersReport, result)

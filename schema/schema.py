@@ -32,6 +32,7 @@ from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import (
     Alert,
+    CustomersReport,
     DashboardStats,
     Funnel,
     ImportResult,
@@ -210,6 +211,24 @@ class Query:
             offset=offset,
             tenant_id=tenant_id,
             timezone=timezone,
+        )
+
+    @strawberry.field(
+        description="Admin only. New and returning customers, lifetime value and monthly "
+        "cohorts over a range (`docs/metrics.md`, customers).",
+        extensions=admin(),
+    )
+    async def customers(
+        self,
+        info: Info[Context, None],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> CustomersReport:
+        return await admin_views.customers(
+            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
         )
 
     @strawberry.field(

@@ -547,3 +547,35 @@ class ProductsReport:
     products: list[ProductRow] = strawberry.field(
         description="By revenue descending, then slug; limit rows from offset."
     )
+
+
+@strawberry.type(description="Customers whose first purchase fell in one local month.")
+class Cohort:
+    cohort: date = strawberry.field(description="The month's first day.")
+    customers: int = strawberry.field(description="How many customers it has.")
+    retention: list[float] = strawberry.field(
+        description="For k = 1, 2, ... up to the current month: % of them buying in the "
+        "k-th month after (1 decimal)."
+    )
+
+
+@strawberry.type(
+    description="Logged-in buyers of a range (`docs/metrics.md`, customers). First purchases "
+    "and lifetime value are over all stored history."
+)
+class CustomersReport:
+    start_date: datetime = strawberry.field(description="Range start (UTC instant, inclusive).")
+    end_date: datetime = strawberry.field(description="Range end (exclusive).")
+    new_customers: int = strawberry.field(
+        description="userIds whose first purchase ever is in the range."
+    )
+    returning_customers: int = strawberry.field(
+        description="userIds buying in the range whose first purchase is earlier."
+    )
+    lifetime_value: float = strawberry.field(
+        description="Mean over userIds buying in the range of their Σ lineValue over all "
+        "stored history (2 decimals)."
+    )
+    cohorts: list[Cohort] = strawberry.field(
+        description="One per local month of a first purchase in the range, oldest first."
+    )

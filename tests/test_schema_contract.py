@@ -170,6 +170,8 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "Overview",
         "ProductRow",
         "ProductsReport",
+        "Cohort",
+        "CustomersReport",
     ):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
@@ -184,6 +186,15 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     assert fields["Query"]["metrics"] == "MetricSeries!"
     assert fields["Query"]["overview"] == "Overview!"
     assert fields["Query"]["products"] == "ProductsReport!"
+    assert fields["Query"]["customers"] == "CustomersReport!"
+    for view in ("overview", "customers"):
+        assert {a: str(v.type) for a, v in query.fields[view].args.items()} == {
+            "period": "String",
+            "start": "Date",
+            "end": "Date",
+            "tenantId": "ID",
+            "timezone": "String",
+        }
     assert {a: str(v.type) for a, v in query.fields["products"].args.items()} == {
         "period": "String",
         "start": "Date",

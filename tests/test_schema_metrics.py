@@ -232,3 +232,20 @@ async def test_products_pages_are_bounded(
     assert [(e.extensions["code"], e.extensions["field"]) for e in result.errors] == [
         ("BAD_USER_INPUT", field)
     ]
+
+
+async def test_customers_through_the_schema(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run(
+        "query($s: Date, $e: Date) { customers(start: $s, end: $e) { newCustomers "
+        "returningCustomers lifetimeValue cohorts { cohort customers retention } } }",
+        DAYS,
+    )
+    assert result.errors is None, result.errors
+    # ana's first purchase is in the range (25.00); bo's on 06-09 (1.00, then 3.00).
+    assert result.data["customers"] == {
+        "newCustomers": 1,
+        "returningCustomers": 1,
+        "lifetimeValue": 14.5,
+        "cohorts": [{"cohort": "2026-06-01", "customers": 1, "retention": []}],
+    }
