@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -32,9 +32,14 @@ from typing import Any
 
 from core.roles import Role, in_role, in_roles, role_expression, role_flag, role_of, types_of
 from core.vocabulary import EventType
-from metrics.dashboard_pipelines import PRODUCT_ROLES, keyed_text, text_after_time_key
+from metrics.dashboard_pipelines import (
+    PRODUCT_ROLES,
+    TIME_KEY_WIDTH,
+    keyed_text,
+    text_after_time_key,
+)
 from metrics.lines import LINE_VALUE, QUANTITY
-from metrics.summaries import Summary, after_time, time_keyed
+from metrics.summaries import M, P, Summary, after_time, time_keyed
 from storage.database import Pipeline
 
 WHATSAPP_PURCHASE = EventType.WHATSAPP_PURCHASE.value
@@ -623,3 +628,188 @@ class ProductRevenue(LineValues):
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
         group = {"_id": time_keyed(time_key, "$productSlug"), "lines": {"$push": LINE_VALUE}}
         return [{"$group": group}]
+
+
+def step_types(steps: Sequence[str]) -> list[frozenset[str]]:
+    """The event types each step matches: the step itself as a type, and its role's types."""
+    found = []
+    for step in steps:
+        role = Role._value2member_map_.get(step)
+        found.append(frozenset({step, *(types_of(role) if isinstance(role, Role) else ())}))
+    return found
+
+
+class _StepSummary(Summary[P, M]):
+    """A summary of the events matching any of ``steps`` (each an event type or a role)."""
+
+    def __init__(self, steps: Sequence[str], where: Mapping[str, Any] | None = None) -> None:
+        super().__init__(where)
+        self.steps = tuple(steps)
+        self.matches = step_types(steps)
+
+    def key(self) -> Hashable:
+        return (super().key(), self.steps)
+
+    def conditions(self) -> dict[str, Any]:
+        return {"eventType": {"$in": sorted(set().union(*self.matches))}}
+
+    def mask(self, event_type: str) -> int:
+        """Bit i set when ``event_type`` matches step i."""
+        return sum(1 << i for i, types in enumerate(self.matches) if event_type in types)
+
+
+class StepSessions(_StepSummary[list[set[str]], list[list[set[str]]]]):
+    """Per step, the sessions with an event matching it (an unordered custom funnel)."""
+
+    name = "step_sessions"
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        group = {"_id": time_keyed(time_key, "$sessionId"), "types": {"$addToSet": "$eventType"}}
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> list[set[str]]:
+        sessions: list[set[str]] = [set() for _ in self.steps]
+        for row in rows:
+            session = after_time(row["_id"])
+            mask = 0
+            for event_type in row["types"]:
+                mask |= self.mask(event_type)
+            for index in range(len(self.steps)):
+                if mask >> index & 1:
+                    sessions[index].add(session)
+        return sessions
+
+    def merge(self, partials: Sequence[list[set[str]]]) -> list[list[set[str]]]:
+        """Per step, the pieces' sets (count each with ``distinct_count``)."""
+        return [[partial[index] for partial in partials] for index in range(len(self.steps))]
+
+    def combine(self, partials: Sequence[list[set[str]]]) -> list[set[str]]:
+        return [set().union(*sets) for sets in self.merge(partials)]
+
+    def weight(self, partial: list[set[str]]) -> int:
+        return sum(len(sessions) for sessions in partial)
+
+
+Timeline = list[tuple[int, int]]  # (milliseconds, step mask) of a session's events, by time
+
+
+@dataclass(slots=True)
+class StepTimelines:
+    """Each session's matching events in time order; answers of ``reach`` kept per span."""
+
+    events: dict[str, Timeline] = field(default_factory=dict)
+    # (steps, window) → (each session's level if ≥ 1, sessions per level)
+    reached: dict[tuple[int, int | None], tuple[dict[str, int], list[int]]] = field(
+        default_factory=dict
+    )
+
+
+def reach(events: Timeline, steps: int, window: int | None) -> int:
+    """How many steps of an ordered funnel ``events`` reach (docs/metrics.md, funnel wave 2).
+
+    Step k is reached by events t1 < t2 < ... < tk (strictly increasing times), ti
+    matching step i, tk − t1 ≤ ``window`` (milliseconds; None: no limit). For each
+    level the latest start of a chain reaching it is kept: a later start leaves more
+    of the window for the steps after, so it dominates. Events of one instant are
+    weighed together, against the chains of earlier instants only. O(events × steps).
+    """
+    latest = [-1] * steps  # per level, the latest start of a chain reaching it
+    best = 0
+    index, count = 0, len(events)
+    while index < count:
+        moment = events[index][0]
+        end = index
+        while end < count and events[end][0] == moment:
+            end += 1
+        updates: list[tuple[int, int]] = []
+        for _, mask in events[index:end]:
+            if mask & 1:
+                updates.append((0, moment))
+            for level in range(1, steps):
+                if mask >> level & 1:
+                    start = latest[level - 1]
+                    if start >= 0 and (window is None or moment - start <= window):
+                        updates.append((level, start))
+        for level, start in updates:
+            if start > latest[level]:
+                latest[level] = start
+                best = max(best, level + 1)
+        index = end
+    return best
+
+
+class StepEvents(_StepSummary[StepTimelines, list[StepTimelines]]):
+    """Per session, its events matching a step, as (time, step mask), in time order."""
+
+    name = "step_events"
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        group = {
+            "_id": time_keyed(time_key, "$sessionId"),
+            "events": {"$push": keyed_text("eventType")},
+        }
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> StepTimelines:
+        state = StepTimelines()
+        for row in rows:
+            timeline = sorted(
+                (int(text[:TIME_KEY_WIDTH]), self.mask(text_after_time_key(text)))
+                for text in row["events"]
+            )
+            state.events[after_time(row["_id"])] = timeline
+        return state
+
+    def merge(self, partials: Sequence[StepTimelines]) -> list[StepTimelines]:
+        return list(partials)
+
+    def combine(self, partials: Sequence[StepTimelines]) -> StepTimelines:
+        merged: dict[str, Timeline] = {}
+        for partial in partials:  # oldest first: each list stays in time order
+            for session, timeline in partial.events.items():
+                known = merged.get(session)
+                merged[session] = timeline if known is None else known + timeline
+        return StepTimelines(events=merged)
+
+    def weight(self, partial: StepTimelines) -> int:
+        return sum(len(timeline) for timeline in partial.events.values())
+
+
+REACHED_KEPT = 8  # (steps, window) answers kept per span
+
+
+def ordered_counts(pieces: Sequence[StepTimelines], steps: int, window: int | None) -> list[int]:
+    """Sessions reaching each step of an ordered funnel over consecutive ``pieces``.
+
+    Each session's level over the biggest piece (a cached span, usually) is kept
+    with it, so a warm range recomputes only the sessions its other pieces hold.
+    """
+    counts = [0] * steps
+    if not pieces:
+        return counts
+    base = max(pieces, key=lambda piece: len(piece.events))
+    key = (steps, window)
+    known = base.reached.get(key)
+    if known is None:
+        levels = {}
+        for session, timeline in base.events.items():
+            if level := reach(timeline, steps, window):
+                levels[session] = level
+        per_level = [sum(1 for level in levels.values() if level > k) for k in range(steps)]
+        if len(base.reached) >= REACHED_KEPT:
+            base.reached.pop(next(iter(base.reached)))
+        known = base.reached[key] = (levels, per_level)
+    levels, per_level = known
+    counts = list(per_level)
+    others = [piece for piece in pieces if piece is not base]
+    touched = set().union(*(piece.events for piece in others))
+    for session in touched:
+        merged: Timeline = []
+        for piece in pieces:  # oldest first
+            merged += piece.events.get(session, ())
+        old, new = levels.get(session, 0), reach(merged, steps, window)
+        for k in range(old):
+            counts[k] -= 1
+        for k in range(new):
+            counts[k] += 1
+    return counts

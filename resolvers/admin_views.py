@@ -22,7 +22,7 @@ from metrics.products import products_report
 from metrics.ranges import Range, parse_range
 from metrics.series import OverviewReport, event_filter, metric_series
 from metrics.tenants import Tenant
-from metrics.windows import funnel_window
+from metrics.windows import Bounded, funnel_window
 from schema.context import Context
 from schema.figures import as_type
 from schema.inputs import EventFilter, input_fields
@@ -68,18 +68,30 @@ async def funnel(
     source: str | None,
     tenant_id: str | None,
     timezone: str | None,
+    *,
+    steps: list[str] | None = None,
+    ordered: bool = False,
+    window_minutes: int | None = None,
+    period: str | None = None,
 ) -> Funnel:
     context = info.context
     tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
-    window = funnel_window(
-        start, end, context.now, zone, retention_days=context.settings.event_retention_days
-    )
+    window: Bounded
+    if period is None:
+        window = funnel_window(
+            start, end, context.now, zone, retention_days=context.settings.event_retention_days
+        )
+    else:
+        window = _range(context, zone, period, start, end)
     result = await funnel_metrics.funnel(
         context.database,
         tenant=tenant.id,
         window=window,
         source=checked_text(source, "source"),
         now=context.now,
+        steps=None if steps is None else [checked_text(s, "steps") or "" for s in steps],
+        ordered=ordered,
+        window_minutes=window_minutes,
     )
     return as_type(Funnel, result)
 

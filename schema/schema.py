@@ -102,7 +102,8 @@ class Query:
         return await admin_views.dashboard_stats(info, mode, tenant_id, timezone)
 
     @strawberry.field(
-        description="Admin only. Distinct sessions at each funnel step between two dates.",
+        description="Admin only. Distinct sessions at each funnel step between two dates (or "
+        "over a period), any steps, ordered or not.",
         extensions=admin(),
     )
     async def funnel(
@@ -124,8 +125,41 @@ class Query:
         ] = None,
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
+        steps: Annotated[
+            list[str] | None,
+            strawberry.argument(
+                description="2 to 10 steps, each an event type or role (a step matches an "
+                "event whose type or role equals it); default the five above."
+            ),
+        ] = None,
+        ordered: Annotated[
+            bool,
+            strawberry.argument(
+                description="true: a session reaches step k with events of steps 1..k at "
+                "strictly increasing times."
+            ),
+        ] = False,
+        window_minutes: Annotated[
+            int | None,
+            strawberry.argument(
+                description="Ordered only: the last step within this many minutes of the "
+                "first (no limit when null)."
+            ),
+        ] = None,
+        period: PeriodArg = None,
     ) -> Funnel:
-        return await admin_views.funnel(info, start, end, traffic_source, tenant_id, timezone)
+        return await admin_views.funnel(
+            info,
+            start,
+            end,
+            traffic_source,
+            tenant_id,
+            timezone,
+            steps=steps,
+            ordered=ordered,
+            window_minutes=window_minutes,
+            period=period,
+        )
 
     @strawberry.field(
         description="Admin only. A metric per bucket of a range, its total and, with compare, "

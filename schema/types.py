@@ -307,21 +307,39 @@ class DashboardStats:
 
 @strawberry.type(description="One funnel step: distinct sessions with that event in the window.")
 class FunnelStep:
-    step: str = strawberry.field(description="Event type of the step.")
-    count: int = strawberry.field(description="Distinct sessions with at least one such event.")
+    step: str = strawberry.field(description="The step: an event type or role.")
+    count: int = strawberry.field(
+        description="Distinct sessions with a matching event (ordered: that reached the step)."
+    )
+    conversion_from_previous: float = strawberry.field(
+        description="count / the previous step's count × 100 (1 decimal; the first step 100)."
+    )
+    conversion_from_start: float = strawberry.field(
+        description="count / the first step's count × 100 (1 decimal)."
+    )
+    dropoff: int = strawberry.field(
+        description="The previous step's count − count (the first step 0)."
+    )
 
 
 @strawberry.type(
-    description="Conversion funnel: page_view → product_view → add_to_cart → "
-    "begin_checkout → purchase, each step counted independently."
+    description="Conversion funnel: by default page_view → product_view → add_to_cart → "
+    "begin_checkout → purchase, each step counted independently (`docs/metrics.md`, funnel "
+    "and funnel wave 2)."
 )
 class Funnel:
-    steps: list[FunnelStep] = strawberry.field(description="The five steps, in order.")
+    steps: list[FunnelStep] = strawberry.field(description="The steps, in order.")
     start_date: datetime = strawberry.field(
         description="Window start: 00:00 of start (UTC instant)."
     )
-    end_date: datetime = strawberry.field(description="Window end: 24:00 of end (UTC instant).")
+    end_date: datetime = strawberry.field(
+        description="Window end: 24:00 of end, or the request time for a period (UTC instant)."
+    )
     source: str | None = strawberry.field(description="The source filter, echoed.")
+    ordered: bool = strawberry.field(description="Whether steps had to happen in order.")
+    window_minutes: int | None = strawberry.field(
+        description="The ordered funnel's window from the first step, echoed (null: none)."
+    )
 
 
 @strawberry.type(description="One logged-in customer's RFM figures.")

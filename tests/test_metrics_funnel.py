@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import mongomock
 
-from metrics.funnel import FunnelResult, FunnelStep, funnel, source_condition
+from metrics.funnel import FunnelResult, FunnelStep, funnel, source_condition, with_conversion
 from metrics.hourly import SessionActivity
 from metrics.windows import funnel_window
 from storage.documents import EVENTS, EventDocument
@@ -23,7 +23,7 @@ SECOND = timedelta(seconds=1)
 def steps(page: int, product: int, cart: int, checkout: int, purchase: int) -> list[FunnelStep]:
     counts = (page, product, cart, checkout, purchase)
     names = ("page_view", "product_view", "add_to_cart", "begin_checkout", "purchase")
-    return [FunnelStep(step=name, count=count) for name, count in zip(names, counts, strict=True)]
+    return with_conversion(names, counts)
 
 
 def utc(*parts: int) -> datetime:

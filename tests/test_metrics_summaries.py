@@ -26,7 +26,7 @@ from core.vocabulary import DIRECT_SOURCE
 from metrics import customers, ingest, summaries
 from metrics import dashboard_passes as passes
 from metrics.abandonment import Abandonment, abandonment
-from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel
+from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel, with_conversion
 from metrics.hourly import SessionActivity, Sessions, TypeCounts
 from metrics.rounding import percent
 from metrics.windows import DayWindow, dashboard_window, funnel_window
@@ -304,7 +304,9 @@ def expected_funnel(
         role = role_of(doc["eventType"])
         if role in FUNNEL_ROLES:
             sessions[role].add(doc["sessionId"])
-    return [FunnelStep(step=role.value, count=len(sessions[role])) for role in FUNNEL_ROLES]
+    return with_conversion(
+        [role.value for role in FUNNEL_ROLES], [len(sessions[role]) for role in FUNNEL_ROLES]
+    )
 
 
 def expected_buyers(docs: list[EventDocument], now: datetime) -> list[customers.Buyer]:

@@ -187,6 +187,23 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     assert fields["Query"]["overview"] == "Overview!"
     assert fields["Query"]["products"] == "ProductsReport!"
     assert fields["Query"]["customers"] == "CustomersReport!"
+    funnel_args = {a: str(v.type) for a, v in query.fields["funnel"].args.items()}
+    assert {a: funnel_args[a] for a in ("steps", "ordered", "windowMinutes", "period")} == {
+        "steps": "[String!]",
+        "ordered": "Boolean!",
+        "windowMinutes": "Int",
+        "period": "String",
+    }
+    step = served.type_map["FunnelStep"]
+    assert isinstance(step, GraphQLObjectType)
+    assert {
+        f: str(step.fields[f].type)
+        for f in ("conversionFromPrevious", "conversionFromStart", "dropoff")
+    } == {
+        "conversionFromPrevious": "Float!",
+        "conversionFromStart": "Float!",
+        "dropoff": "Int!",
+    }
     for view in ("overview", "customers"):
         assert {a: str(v.type) for a, v in query.fields[view].args.items()} == {
             "period": "String",

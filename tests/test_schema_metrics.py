@@ -249,3 +249,38 @@ async def test_customers_through_the_schema(database: EmbeddedDatabase, run: Run
         "lifetimeValue": 14.5,
         "cohorts": [{"cohort": "2026-06-01", "customers": 1, "retention": []}],
     }
+
+
+async def test_an_ordered_funnel_through_the_schema(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    query = """query($s: Date, $e: Date) {
+      funnel(start: $s, end: $e, steps: ["page_view", "purchase"], ordered: true,
+             windowMinutes: 15) {
+        ordered windowMinutes
+        steps { step count conversionFromPrevious conversionFromStart dropoff } } }"""
+    result = await run(query, DAYS)
+    assert result.errors is None, result.errors
+    # s1: page view 09:00, purchases 09:10 (within 15 min); s2: page view 23:59:59, purchase
+    # 00:00:01 next day; s3: page view 06-11 10:00, purchase 06-12 08:00 (too late).
+    assert result.data["funnel"] == {
+        "ordered": True,
+        "windowMinutes": 15,
+        "steps": [
+            {
+                "step": "page_view",
+                "count": 3,
+                "conversionFromPrevious": 100.0,
+                "conversionFromStart": 100.0,
+                "dropoff": 0,
+            },
+            {
+                "step": "purchase",
+                "count": 2,
+                "conversionFromPrevious": 66.7,
+                "conversionFromStart": 66.7,
+                "dropoff": 1,
+            },
+        ],
+    }
+    both = await run('{ funnel(period: "7d", start: "2026-06-10") { ordered } }')
+    assert both.errors[0].extensions == {"code": "BAD_USER_INPUT", "field": "period"}
