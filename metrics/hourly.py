@@ -594,14 +594,8 @@ class Orders(_Earliest):
         return {"eventType": in_role(Role.PURCHASE)}
 
     def stages(self, time_key: dict[str, Any]) -> Pipeline:
-        order = {
-            "$cond": [
-                {"$eq": [{"$ifNull": ["$orderId", None]}, None]},
-                {"$concat": ["e:", {"$toString": "$_id"}]},
-                {"$concat": ["o:", "$orderId"]},
-            ]
-        }
-        return [{"$group": {"_id": time_keyed(time_key, order), "first": {"$min": "$createdAt"}}}]
+        group = {"_id": time_keyed(time_key, ORDER_KEY), "first": {"$min": "$createdAt"}}
+        return [{"$group": group}]
 
 
 class FirstPurchases(_Earliest):
@@ -813,3 +807,145 @@ def ordered_counts(pieces: Sequence[StepTimelines], steps: int, window: int | No
         for k in range(new):
             counts[k] += 1
     return counts
+
+
+@dataclass(slots=True)
+class Journey:
+    """One session's attribution and WhatsApp clicks over a span."""
+
+    source: str | None = None  # "time key|value" of its earliest event with one
+    channel: str | None = None
+    campaign: str | None = None
+    visitors: set[str] = field(default_factory=set)  # visitor(e) of its events
+    first_click: datetime | None = None  # its earliest WhatsApp cart click
+    clicks: int = 0
+
+
+def _earlier(a: Any, b: Any) -> Any:
+    """The smaller of two values, either of which may be missing (None)."""
+    if a is None:
+        return b
+    return a if b is None or a <= b else b
+
+
+class SessionJourneys(Summary[dict[str, Journey], dict[str, Journey]]):
+    """Per session: its earliest source, channel and campaign, visitors, WhatsApp clicks.
+
+    Attribution is the session's (docs/metrics.md, breakdown): its earliest event in
+    the range that has one, so states merge by the smallest "time key|value".
+    """
+
+    name = "journeys"
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        is_click = {"$in": ["$eventType", list(types_of(Role.WHATSAPP_CART_CLICK))]}
+        group = {
+            "_id": time_keyed(time_key, "$sessionId"),
+            "source": {"$min": keyed_text("source")},
+            "channel": {"$min": keyed_text("channel")},
+            "campaign": {"$min": keyed_text("utmCampaign")},
+            "visitors": {"$addToSet": {"$ifNull": ["$visitorId", "$sessionId"]}},
+            "firstClick": {"$min": {"$cond": [is_click, "$createdAt", None]}},
+            "clicks": {"$sum": {"$cond": [is_click, 1, 0]}},
+        }
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, Journey]:
+        return {
+            after_time(row["_id"]): Journey(
+                source=row["source"],
+                channel=row["channel"],
+                campaign=row["campaign"],
+                visitors=set(row["visitors"]),
+                first_click=row["firstClick"],
+                clicks=int(row["clicks"]),
+            )
+            for row in rows
+        }
+
+    def merge(self, partials: Sequence[dict[str, Journey]]) -> dict[str, Journey]:
+        """Read-only journeys: a session only one piece holds keeps that piece's."""
+        if not partials:
+            return {}
+        biggest = max(partials, key=len)
+        merged = dict(biggest)
+        for partial in partials:
+            if partial is biggest:
+                continue
+            for session, journey in partial.items():
+                known = merged.get(session)
+                merged[session] = (
+                    journey
+                    if known is None
+                    else Journey(
+                        source=_earlier(known.source, journey.source),
+                        channel=_earlier(known.channel, journey.channel),
+                        campaign=_earlier(known.campaign, journey.campaign),
+                        visitors=known.visitors | journey.visitors,
+                        first_click=_earlier(known.first_click, journey.first_click),
+                        clicks=known.clicks + journey.clicks,
+                    )
+                )
+        return merged
+
+    def combine(self, partials: Sequence[dict[str, Journey]]) -> dict[str, Journey]:
+        return self.merge(partials)
+
+    def weight(self, partial: dict[str, Journey]) -> int:
+        return sum(1 + len(journey.visitors) for journey in partial.values())
+
+
+@dataclass(frozen=True, slots=True)
+class PurchaseLine:
+    at: datetime  # naive UTC
+    order: str  # "o:" + metadata.order_id, else "e:" + the event's _id
+    value: float  # price × quantity
+
+
+ORDER_KEY: dict[str, Any] = {
+    "$cond": [
+        {"$eq": [{"$ifNull": ["$orderId", None]}, None]},
+        {"$concat": ["e:", {"$toString": "$_id"}]},
+        {"$concat": ["o:", "$orderId"]},
+    ]
+}
+
+
+class SessionPurchases(Summary[dict[str, list[PurchaseLine]], dict[str, list[PurchaseLine]]]):
+    """Per session, its purchase-role lines: time, order and value."""
+
+    name = "session_purchases"
+
+    def conditions(self) -> dict[str, Any]:
+        return {"eventType": in_role(Role.PURCHASE)}
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        line = {"at": "$createdAt", "order": ORDER_KEY, "value": LINE_VALUE}
+        return [{"$group": {"_id": time_keyed(time_key, "$sessionId"), "lines": {"$push": line}}}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, list[PurchaseLine]]:
+        return {
+            after_time(row["_id"]): [
+                PurchaseLine(line["at"], line["order"], float(line["value"]))
+                for line in row["lines"]
+            ]
+            for row in rows
+        }
+
+    def merge(
+        self, partials: Sequence[dict[str, list[PurchaseLine]]]
+    ) -> dict[str, list[PurchaseLine]]:
+        merged: dict[str, list[PurchaseLine]] = {}
+        for partial in partials:
+            for session, lines in partial.items():
+                known = merged.get(session)
+                merged[session] = lines if known is None else known + lines
+        return merged
+
+    def combine(
+        self, partials: Sequence[dict[str, list[PurchaseLine]]]
+    ) -> dict[str, list[PurchaseLine]]:
+        return self.merge(partials)
+
+    def weight(self, partial: dict[str, list[PurchaseLine]]) -> int:
+        return sum(len(lines) for lines in partial.values())

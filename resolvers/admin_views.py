@@ -18,6 +18,7 @@ from metrics import rfm as rfm_metrics
 from metrics.customer_report import customers_report
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
+from metrics.marketing import marketing_report
 from metrics.products import products_report
 from metrics.ranges import Range, parse_range
 from metrics.series import OverviewReport, event_filter, metric_series
@@ -32,6 +33,7 @@ from schema.types import (
     DashboardStats,
     Funnel,
     LandingStats,
+    MarketingReport,
     MetricSeries,
     Overview,
     ProductsReport,
@@ -248,3 +250,23 @@ async def customers(
         now=context.now,
     )
     return as_type(CustomersReport, result)
+
+
+async def marketing(
+    info: Info[Context, None],
+    *,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> MarketingReport:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await marketing_report(
+        context.database,
+        tenant=tenant.id,
+        window=_range(context, zone, period, start, end),
+        now=context.now,
+    )
+    return as_type(MarketingReport, result)

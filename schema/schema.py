@@ -37,6 +37,7 @@ from schema.types import (
     Funnel,
     ImportResult,
     LandingStats,
+    MarketingReport,
     MetricSeries,
     Overview,
     ProductsReport,
@@ -262,6 +263,24 @@ class Query:
         timezone: ZoneArg = None,
     ) -> CustomersReport:
         return await admin_views.customers(
+            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
+        )
+
+    @strawberry.field(
+        description="Admin only. Sessions, visitors, orders, revenue and conversion per session "
+        "source and campaign, and WhatsApp attribution (`docs/metrics.md`, marketing).",
+        extensions=admin(),
+    )
+    async def marketing(
+        self,
+        info: Info[Context, None],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> MarketingReport:
+        return await admin_views.marketing(
             info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
         )
 

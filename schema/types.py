@@ -597,3 +597,45 @@ class CustomersReport:
     cohorts: list[Cohort] = strawberry.field(
         description="One per local month of a first purchase in the range, oldest first."
     )
+
+
+@strawberry.type(description="One session source or campaign's figures over the range.")
+class ChannelRow:
+    key: str = strawberry.field(
+        description="The session's source ('direct' without one) or campaign."
+    )
+    sessions: int = strawberry.field(description="Sessions attributed to it.")
+    visitors: int = strawberry.field(description="Distinct visitors of those sessions.")
+    orders: int = strawberry.field(description="Distinct orders of their purchases.")
+    revenue: float = strawberry.field(description="Σ lineValue of their purchases (2 decimals).")
+    conversion_rate: float = strawberry.field(
+        description="Sessions with a purchase / sessions × 100 (1 decimal)."
+    )
+
+
+@strawberry.type(description="What WhatsApp cart clicks led to.")
+class WhatsappAttribution:
+    clicks: int = strawberry.field(description="whatsapp_cart_click-role events.")
+    sessions: int = strawberry.field(description="Distinct sessions with one.")
+    orders_after_click: int = strawberry.field(
+        description="Distinct orders of purchases in such a session after its first click."
+    )
+    revenue_after_click: float = strawberry.field(
+        description="Σ lineValue of those purchases (2 decimals)."
+    )
+
+
+@strawberry.type(
+    description="Traffic sources, campaigns and WhatsApp over a range (`docs/metrics.md`, "
+    "marketing). A session's source and campaign are its earliest event's that has one."
+)
+class MarketingReport:
+    start_date: datetime = strawberry.field(description="Range start (UTC instant, inclusive).")
+    end_date: datetime = strawberry.field(description="Range end (exclusive).")
+    sources: list[ChannelRow] = strawberry.field(
+        description="Per session source, by sessions descending, then key."
+    )
+    campaigns: list[ChannelRow] = strawberry.field(
+        description="Per session campaign (sessions without one left out), by sessions."
+    )
+    whatsapp: WhatsappAttribution = strawberry.field(description="WhatsApp click attribution.")

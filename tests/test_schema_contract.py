@@ -172,6 +172,9 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "ProductsReport",
         "Cohort",
         "CustomersReport",
+        "ChannelRow",
+        "WhatsappAttribution",
+        "MarketingReport",
     ):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
@@ -204,7 +207,8 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "conversionFromStart": "Float!",
         "dropoff": "Int!",
     }
-    for view in ("overview", "customers"):
+    assert fields["Query"]["marketing"] == "MarketingReport!"
+    for view in ("overview", "customers", "marketing"):
         assert {a: str(v.type) for a, v in query.fields[view].args.items()} == {
             "period": "String",
             "start": "Date",

@@ -284,3 +284,37 @@ async def test_an_ordered_funnel_through_the_schema(database: EmbeddedDatabase, 
     }
     both = await run('{ funnel(period: "7d", start: "2026-06-10") { ordered } }')
     assert both.errors[0].extensions == {"code": "BAD_USER_INPUT", "field": "period"}
+
+
+async def test_marketing_through_the_schema(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run(
+        "query($s: Date, $e: Date) { marketing(start: $s, end: $e) { sources { key sessions "
+        "visitors orders revenue conversionRate } campaigns { key } whatsapp { clicks sessions "
+        "ordersAfterClick revenueAfterClick } } }",
+        DAYS,
+    )
+    assert result.errors is None, result.errors
+    # s1 is google's (o1: 25.00); s2 (v2, o2 7.50) and s3 (v1, its 3.00 order) are direct.
+    assert result.data["marketing"] == {
+        "sources": [
+            {
+                "key": "direct",
+                "sessions": 2,
+                "visitors": 2,
+                "orders": 2,
+                "revenue": 10.5,
+                "conversionRate": 100.0,
+            },
+            {
+                "key": "google",
+                "sessions": 1,
+                "visitors": 1,
+                "orders": 1,
+                "revenue": 25.0,
+                "conversionRate": 100.0,
+            },
+        ],
+        "campaigns": [],
+        "whatsapp": {"clicks": 0, "sessions": 0, "ordersAfterClick": 0, "revenueAfterClick": 0.0},
+    }
