@@ -799,3 +799,26 @@ async def test_a_big_journal_starts_a_fold_by_itself(
     assert (tmp_path / JOURNAL).read_bytes() == EMPTY_JOURNAL
     assert not (tmp_path / ROTATED).exists()
     await db.close()
+
+
+async def test_start_up_trims_the_heap_where_the_c_library_can(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    trimmed: list[int] = []
+
+    class Glibc:
+        def malloc_trim(self, pad: int) -> int:
+            trimmed.append(pad)
+            return 1
+
+    monkeypatch.setattr(embedded_store.ctypes, "CDLL", lambda name: Glibc())
+    db = await EmbeddedDatabase.open(tmp_path)
+    await db.close()
+    assert trimmed == [0]
+
+    class Other:  # a C library without malloc_trim (macOS, musl): start-up goes on
+        pass
+
+    monkeypatch.setattr(embedded_store.ctypes, "CDLL", lambda name: Other())
+    db = await EmbeddedDatabase.open(tmp_path)
+    await db.close()

@@ -52,7 +52,7 @@ _MAX_SHAPES = 4096
 # Derived idempotency keys: (prefix, hex digits), the tag being the position.
 _DERIVED_KEYS = (("import:", 64), ("auto:", 32))
 _TEXT = len(_DERIVED_KEYS)  # the tag of any other key: its UTF-8 follows
-_HEX = frozenset("0123456789abcdef")
+_TAGS = tuple(bytes((tag,)) for tag in range(len(_DERIVED_KEYS)))
 ID_BYTES = 12  # an ObjectId's, at the start of a row's ident
 _EPOCH = datetime(1970, 1, 1)
 _MICROSECOND = timedelta(microseconds=1)
@@ -63,8 +63,13 @@ def encode_key(key: str) -> bytes:
     for tag, (prefix, digits) in enumerate(_DERIVED_KEYS):
         if len(key) == len(prefix) + digits and key.startswith(prefix):
             hexadecimal = key[len(prefix) :]
-            if _HEX.issuperset(hexadecimal):
-                return bytes((tag,)) + bytes.fromhex(hexadecimal)
+            try:
+                digest = bytes.fromhex(hexadecimal)
+            except ValueError:
+                continue
+            # fromhex also reads capitals and skips spaces: only what reads back the same.
+            if digest.hex() == hexadecimal:
+                return _TAGS[tag] + digest
     # surrogatepass: any str round-trips (BSON and ingest never make lone surrogates).
     return bytes((_TEXT,)) + key.encode("utf-8", "surrogatepass")
 

@@ -1,0 +1,165 @@
+"""Rows sorted by ``createdAt``, ties in arrival order: the embedded store's time index.
+
+Rows are kept in *chunks*: plain lists of rows, each sorted by the row's own time
+(``rows.created_us``), every row of a chunk at or after every row of the chunk
+before. Beside them, ``_firsts`` holds each chunk's first time, so a time is found
+by bisecting ``_firsts`` (C) and then its chunk with ``key=rows.created_us``.
+
+No key is stored beside a row: an index entry costs the chunk's one pointer, 8 B
+(a sorted list with keys, ``sortedcontainers.SortedKeyList``, costs 16 B and grows
+every sublist by inserting). Chunks are split in halves once they reach
+``2 * CHUNK`` rows, the halves built by slicing (no spare capacity): appending in
+time order fills only the last chunk, and an out-of-order insert (an imported past
+event) moves at most one chunk's pointers, not every later row.
+
+Ties: a row is inserted after every row of the same time (``bisect_right``), so
+rows of one instant stay in the order they were added; ``add_all`` adds rows
+after those already held, in the order given, by one stable sort.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import chain
+
+from storage.embedded.rows import Row, created_us, micros
+
+CHUNK = 1024  # rows per chunk after a split; a chunk splits at twice that
+
+# (low, low inclusive, high, high inclusive); None = unbounded on that side.
+Bounds = tuple[datetime | None, bool, datetime | None, bool]
+# A place in the list: (chunk, index in that chunk).
+_Place = tuple[int, int]
+
+
+class TimeList:
+    """Rows sorted by ``createdAt`` (ties in arrival order); see the module docstring."""
+
+    __slots__ = ("_chunks", "_firsts", "_len")
+
+    def __init__(self) -> None:
+        self._chunks: list[list[Row]] = []
+        self._firsts: list[int] = []  # each chunk's first time (the first row's own int)
+        self._len = 0
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __iter__(self) -> Iterator[Row]:
+        return chain.from_iterable(self._chunks)
+
+    def add(self, row: Row) -> None:
+        at = created_us(row)
+        chunks = self._chunks
+        if not chunks:
+            chunks.append([row])
+            self._firsts.append(at)
+        else:
+            # The last chunk starting at or before ``at`` (the first chunk if none does).
+            which = max(bisect_right(self._firsts, at) - 1, 0)
+            chunk = chunks[which]
+            if created_us(chunk[-1]) <= at:
+                chunk.append(row)  # in time order: the common case
+            else:
+                chunk.insert(bisect_right(chunk, at, key=created_us), row)
+                if which == 0:
+                    self._firsts[0] = created_us(chunk[0])
+            if len(chunk) >= 2 * CHUNK:
+                self._split(which)
+        self._len += 1
+
+    def _split(self, which: int) -> None:
+        chunk = self._chunks[which]
+        halves = [chunk[i : i + CHUNK] for i in range(0, len(chunk), CHUNK)]
+        self._chunks[which : which + 1] = halves
+        self._firsts[which : which + 1] = [created_us(half[0]) for half in halves]
+
+    def add_all(self, many: list[Row]) -> None:
+        """Add many at once: one stable sort (after the rows held), then slicing into chunks."""
+        ordered = sorted(chain(self, many), key=created_us)
+        self._chunks = [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
+        self._firsts = [created_us(chunk[0]) for chunk in self._chunks]
+        self._len = len(ordered)
+
+    def _left(self, at: int) -> _Place:
+        """Where the first row at or after ``at`` is (or would go)."""
+        which = max(bisect_left(self._firsts, at) - 1, 0)
+        if not self._chunks:
+            return 0, 0
+        return which, bisect_left(self._chunks[which], at, key=created_us)
+
+    def _right(self, at: int) -> _Place:
+        """Where the first row after ``at`` is (or would go)."""
+        which = max(bisect_right(self._firsts, at) - 1, 0)
+        if not self._chunks:
+            return 0, 0
+        return which, bisect_right(self._chunks[which], at, key=created_us)
+
+    def replace(self, old: Row, new: Row) -> None:
+        """Put ``new`` where ``old`` was (the same time: a retired key). ``old`` must be held."""
+        at = created_us(old)
+        which, index = self._left(at)
+        chunks = self._chunks
+        while which < len(chunks):  # along the rows of that time, to ``old`` itself
+            chunk = chunks[which]
+            if index == len(chunk):
+                which, index = which + 1, 0
+            elif chunk[index] is old:
+                chunk[index] = new
+                return
+            elif created_us(chunk[index]) != at:
+                break
+            else:
+                index += 1
+        raise ValueError("replace: the row is not in the list")
+
+    def _span(self, bounds: Bounds) -> tuple[_Place, _Place]:
+        low, low_inclusive, high, high_inclusive = bounds
+        start: _Place = (0, 0)
+        if low is not None:
+            start = self._left(micros(low)) if low_inclusive else self._right(micros(low))
+        end: _Place = (len(self._chunks), 0)
+        if high is not None:
+            end = self._right(micros(high)) if high_inclusive else self._left(micros(high))
+        return start, max(start, end)
+
+    def count(self, bounds: Bounds) -> int:
+        """How many rows are within ``bounds``: bisects, and a length per chunk spanned."""
+        (first, start), (last, end) = self._span(bounds)
+        if first == last:
+            return end - start
+        chunks = self._chunks
+        return sum(map(len, chunks[first:last])) - start + end
+
+    def between(self, bounds: Bounds) -> list[Row]:
+        """The rows within ``bounds``, in order (a new list)."""
+        (first, start), (last, end) = self._span(bounds)
+        chunks = self._chunks
+        if first == last:
+            return chunks[first][start:end] if chunks else []
+        found = chunks[first][start:]
+        for chunk in chunks[first + 1 : last]:
+            found += chunk
+        if end:
+            found += chunks[last][:end]
+        return found
+
+    def drop_before(self, cutoff: datetime) -> list[Row]:
+        """Remove the rows before ``cutoff``; the removed, in order."""
+        which, index = self._left(micros(cutoff))
+        chunks = self._chunks
+        dropped = [row for chunk in chunks[:which] for row in chunk]
+        if index:
+            dropped += chunks[which][:index]
+            del chunks[which][:index]
+        del chunks[:which]
+        del self._firsts[:which]
+        if chunks and not chunks[0]:
+            del chunks[0]
+            del self._firsts[0]
+        elif chunks and index:
+            self._firsts[0] = created_us(chunks[0][0])
+        self._len -= len(dropped)
+        return dropped
