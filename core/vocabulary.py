@@ -105,3 +105,16 @@ class Granularity(StrEnum):
 class Comparison(StrEnum):
     PREVIOUS_PERIOD = "PREVIOUS_PERIOD"
     PREVIOUS_YEAR = "PREVIOUS_YEAR"
+
+
+class Dimension(StrEnum):
+    SOURCE = "SOURCE"
+    CHANNEL = "CHANNEL"
+    CAMPAIGN = "CAMPAIGN"
+    COUNTRY = "COUNTRY"
+    DEVICE = "DEVICE"
+    BROWSER = "BROWSER"
+    OS = "OS"
+    PAGE = "PAGE"
+    PRODUCT = "PRODUCT"
+    EVENT_TYPE = "EVENT_TYPE"

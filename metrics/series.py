@@ -275,12 +275,14 @@ async def metric_total(
     window: Range,
     where: Mapping[str, str],
     now: datetime,
+    event_type: str | None = None,
 ) -> float:
     """``metric`` over the whole of ``window`` (0 for an empty range)."""
     if window.end <= window.start:
         return 0.0
     start, end = window.naive
-    values = await _values(_Request(database, tenant, dict(where), None, now), metric, [start, end])
+    request = _Request(database, tenant, dict(where), event_type, now)
+    values = await _values(request, metric, [start, end])
     return values[-1]
 
 

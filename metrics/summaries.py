@@ -293,6 +293,8 @@ def _by_time(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, An
     by_text: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         key = row["_id"]
+        if type(key) is dict:  # a keyed summary's {"k": time-keyed text, "d": dimension}
+            key = key["k"]
         by_text.setdefault(key[: key.index("|")], []).append(row)
     return {datetime.fromisoformat(text): group for text, group in by_text.items()}
 
@@ -325,6 +327,57 @@ def _runs(plan: Sequence[_Piece], missing: Sequence[int]) -> list[list[list[int]
                 continue
         runs.append([hour])
     return runs
+
+
+NONE_KEY = "(none)"  # a dimension's key for events without the field
+
+
+class ByKey(Summary[dict[str, Any], dict[str, Any]]):
+    """``inner`` per value of an event field: each value's state kept apart.
+
+    The group key becomes ``{"k": inner's key, "d": the field}``, so a value may hold
+    any character (a ``|`` too). Events without the field count under ``NONE_KEY``.
+    """
+
+    def __init__(self, inner: Summary[Any, Any], field: str) -> None:
+        super().__init__()
+        self.inner = inner
+        self.field = field
+        self.name = f"{inner.name} by {field}"
+
+    def key(self) -> Hashable:
+        return ("by", self.field, self.inner.key())
+
+    def conditions(self) -> dict[str, Any]:
+        return self.inner.match()
+
+    def stages(self, time_key: dict[str, Any]) -> Pipeline:
+        (stage,) = self.inner.stages(time_key)
+        group = dict(stage["$group"])
+        group["_id"] = {"k": group["_id"], "d": {"$ifNull": [f"${self.field}", NONE_KEY]}}
+        return [{"$group": group}]
+
+    def partial(self, rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        by_value: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            by_value.setdefault(str(row["_id"]["d"]), []).append({**row, "_id": row["_id"]["k"]})
+        return {value: self.inner.partial(group) for value, group in by_value.items()}
+
+    def merge(self, partials: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        values = dict.fromkeys(value for partial in partials for value in partial)
+        return {
+            value: self.inner.merge([p[value] for p in partials if value in p]) for value in values
+        }
+
+    def combine(self, partials: Sequence[dict[str, Any]]) -> dict[str, Any]:
+        values = dict.fromkeys(value for partial in partials for value in partial)
+        return {
+            value: self.inner.combine([p[value] for p in partials if value in p])
+            for value in values
+        }
+
+    def weight(self, partial: dict[str, Any]) -> int:
+        return sum(1 + self.inner.weight(state) for state in partial.values())
 
 
 async def per_bucket(

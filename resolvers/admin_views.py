@@ -10,11 +10,12 @@ from strawberry.types import Info
 
 from core.clock import parse_zone
 from core.errors import BadUserInput
-from core.vocabulary import Comparison, CountMode, Granularity, Metric
+from core.vocabulary import Comparison, CountMode, Dimension, Granularity, Metric
 from metrics import alerts as alert_rules
 from metrics import funnel as funnel_metrics
 from metrics import landing as landing_metrics
 from metrics import rfm as rfm_metrics
+from metrics.breakdown import breakdown as breakdown_report
 from metrics.customer_report import customers_report
 from metrics.dashboard import DashboardReport
 from metrics.ingest import checked_text, validate_tenant
@@ -29,6 +30,7 @@ from schema.figures import as_type
 from schema.inputs import EventFilter, input_fields
 from schema.types import (
     Alert,
+    Breakdown,
     CustomersReport,
     DashboardStats,
     Funnel,
@@ -270,3 +272,35 @@ async def marketing(
         now=context.now,
     )
     return as_type(MarketingReport, result)
+
+
+async def breakdown(
+    info: Info[Context, None],
+    *,
+    metric: Metric,
+    by: Dimension,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    event_type: str | None,
+    where: EventFilter | None,
+    limit: int,
+    offset: int,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> Breakdown:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    result = await breakdown_report(
+        context.database,
+        tenant=tenant.id,
+        metric=metric,
+        by=by,
+        window=_range(context, zone, period, start, end),
+        where=_where(where),
+        event_type=checked_text(event_type, "eventType"),
+        limit=limit,
+        offset=offset,
+        now=context.now,
+    )
+    return as_type(Breakdown, result)

@@ -13,7 +13,7 @@ from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
 
-from core.vocabulary import Comparison, CountMode, Granularity, Metric
+from core.vocabulary import Comparison, CountMode, Dimension, Granularity, Metric
 from resolvers import admin_views, tracking
 from resolvers import tenants as tenant_resolvers
 from schema.batch import TrackEventsItem
@@ -32,6 +32,7 @@ from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import IsAdmin
 from schema.types import (
     Alert,
+    Breakdown,
     CustomersReport,
     DashboardStats,
     Funnel,
@@ -282,6 +283,45 @@ class Query:
     ) -> MarketingReport:
         return await admin_views.marketing(
             info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
+        )
+
+    @strawberry.field(
+        description="Admin only. A metric per key of a dimension over a range, with each key's "
+        "share of the total (`docs/metrics.md`, breakdown).",
+        extensions=admin(),
+    )
+    async def breakdown(
+        self,
+        info: Info[Context, None],
+        metric: Annotated[Metric, strawberry.argument(description="The figure to show.")],
+        by: Annotated[Dimension, strawberry.argument(description="The keys to split it by.")],
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        event_type: Annotated[
+            str | None, strawberry.argument(description="The type EVENTS counts (required there).")
+        ] = None,
+        filter: Annotated[
+            EventFilter | None, strawberry.argument(description="Only matching events count.")
+        ] = None,
+        limit: Annotated[int, strawberry.argument(description="Rows to answer, 1 to 100.")] = 10,
+        offset: OffsetArg = 0,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> Breakdown:
+        return await admin_views.breakdown(
+            info,
+            metric=metric,
+            by=by,
+            period=period,
+            start=start,
+            end=end,
+            event_type=event_type,
+            where=filter,
+            limit=limit,
+            offset=offset,
+            tenant_id=tenant_id,
+            timezone=timezone,
         )
 
     @strawberry.field(

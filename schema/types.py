@@ -16,6 +16,7 @@ from core.vocabulary import (
     AlertType,
     Comparison,
     CountMode,
+    Dimension,
     Granularity,
     Metric,
     RfmSegment,
@@ -38,6 +39,11 @@ MetricEnum = strawberry.enum(
 )
 GranularityEnum = strawberry.enum(
     Granularity, description="Buckets: local hours, days, ISO weeks (Monday) or months."
+)
+DimensionEnum = strawberry.enum(
+    Dimension,
+    description="SOURCE, CHANNEL and CAMPAIGN are the session's (its earliest event's that has "
+    "one); the others each event's own.",
 )
 ComparisonEnum = strawberry.enum(
     Comparison,
@@ -639,3 +645,29 @@ class MarketingReport:
         description="Per session campaign (sessions without one left out), by sessions."
     )
     whatsapp: WhatsappAttribution = strawberry.field(description="WhatsApp click attribution.")
+
+
+@strawberry.type(description="One key of a breakdown.")
+class BreakdownRow:
+    key: str = strawberry.field(
+        description="The key; '(none)' for events without the field, 'direct' or 'Direct' for "
+        "sessions without a source or channel."
+    )
+    value: float = strawberry.field(description="The metric over the events with that key.")
+    share: float = strawberry.field(description="value / total × 100 (1 decimal).")
+
+
+@strawberry.type(
+    description="A metric per key of a dimension over a range (`docs/metrics.md`, breakdown). "
+    "Keys with none of the metric's events are left out."
+)
+class Breakdown:
+    metric: Metric = strawberry.field(description="The metric asked for.")
+    by: Dimension = strawberry.field(description="The dimension asked for.")
+    start_date: datetime = strawberry.field(description="Range start (UTC instant, inclusive).")
+    end_date: datetime = strawberry.field(description="Range end (exclusive).")
+    total: float = strawberry.field(description="The metric over the whole range.")
+    total_rows: int = strawberry.field(description="How many keys in all (every page).")
+    rows: list[BreakdownRow] = strawberry.field(
+        description="By value descending, then key; limit rows from offset."
+    )

@@ -175,6 +175,8 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "ChannelRow",
         "WhatsappAttribution",
         "MarketingReport",
+        "BreakdownRow",
+        "Breakdown",
     ):
         expected, got = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected, GraphQLObjectType | GraphQLInputObjectType)
@@ -182,7 +184,7 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         assert {f: str(v.type) for f, v in expected.fields.items()} == {
             f: str(v.type) for f, v in got.fields.items()
         }, name
-    for name in ("Metric", "Granularity", "Comparison"):
+    for name in ("Metric", "Granularity", "Comparison", "Dimension"):
         expected_enum, got_enum = upcoming.type_map[name], served.type_map[name]
         assert isinstance(expected_enum, GraphQLEnumType) and isinstance(got_enum, GraphQLEnumType)
         assert list(got_enum.values) == list(expected_enum.values), name
@@ -208,6 +210,20 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
         "dropoff": "Int!",
     }
     assert fields["Query"]["marketing"] == "MarketingReport!"
+    assert fields["Query"]["breakdown"] == "Breakdown!"
+    assert {a: str(v.type) for a, v in query.fields["breakdown"].args.items()} == {
+        "metric": "Metric!",
+        "by": "Dimension!",
+        "period": "String",
+        "start": "Date",
+        "end": "Date",
+        "eventType": "String",
+        "filter": "EventFilter",
+        "limit": "Int!",
+        "offset": "Int!",
+        "tenantId": "ID",
+        "timezone": "String",
+    }
     for view in ("overview", "customers", "marketing"):
         assert {a: str(v.type) for a, v in query.fields[view].args.items()} == {
             "period": "String",

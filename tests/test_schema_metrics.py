@@ -318,3 +318,20 @@ async def test_marketing_through_the_schema(database: EmbeddedDatabase, run: Run
         "campaigns": [],
         "whatsapp": {"clicks": 0, "sessions": 0, "ordersAfterClick": 0, "revenueAfterClick": 0.0},
     }
+
+
+async def test_breakdown_through_the_schema(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    result = await run(
+        "query($s: Date, $e: Date) { breakdown(metric: REVENUE, by: SOURCE, start: $s, end: $e, "
+        "limit: 1) { metric by total totalRows rows { key value share } } }",
+        DAYS,
+    )
+    assert result.errors is None, result.errors
+    assert result.data["breakdown"] == {
+        "metric": "REVENUE",
+        "by": "SOURCE",
+        "total": 35.5,
+        "totalRows": 2,
+        "rows": [{"key": "google", "value": 25.0, "share": 70.4}],
+    }
