@@ -7,6 +7,6 @@ store for the common case), which ``$ne: true`` matches on MongoDB and mongomock
 
 from __future__ import annotations
 
-from typing import Any
+from storage.documents import PEOPLE
 
-PEOPLE: dict[str, Any] = {"bot": {"$ne": True}}
+__all__ = ["PEOPLE"]

@@ -18,6 +18,7 @@ from metrics import rfm as rfm_metrics
 from metrics.breakdown import breakdown as breakdown_report
 from metrics.customer_report import customers_report
 from metrics.dashboard import DashboardReport
+from metrics.export import events_page
 from metrics.ingest import checked_text, validate_tenant
 from metrics.marketing import marketing_report
 from metrics.products import products_report
@@ -33,11 +34,15 @@ from schema.types import (
     Breakdown,
     CustomersReport,
     DashboardStats,
+    Event,
+    EventConnection,
+    EventEdge,
     Funnel,
     LandingStats,
     MarketingReport,
     MetricSeries,
     Overview,
+    PageInfo,
     ProductsReport,
     Rfm,
     TodayStats,
@@ -304,3 +309,35 @@ async def breakdown(
         now=context.now,
     )
     return as_type(Breakdown, result)
+
+
+async def events(
+    info: Info[Context, None],
+    *,
+    first: int,
+    after: str | None,
+    period: str | None,
+    start: date | None,
+    end: date | None,
+    event_type: str | None,
+    where: EventFilter | None,
+    tenant_id: str | None,
+    timezone: str | None,
+) -> EventConnection:
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    page = await events_page(
+        context.database,
+        tenant=tenant.id,
+        window=_range(context, zone, period, start, end),
+        event_type=checked_text(event_type, "eventType"),
+        where=_where(where),
+        first=first,
+        after=checked_text(after, "after"),
+    )
+    return EventConnection(
+        edges=[
+            EventEdge(cursor=cursor, node=Event.from_document(doc)) for cursor, doc in page.events
+        ],
+        page_info=PageInfo(has_next_page=page.has_next_page, end_cursor=page.end_cursor),
+    )

@@ -35,6 +35,7 @@ from schema.types import (
     Breakdown,
     CustomersReport,
     DashboardStats,
+    EventConnection,
     Funnel,
     ImportResult,
     LandingStats,
@@ -320,6 +321,45 @@ class Query:
             where=filter,
             limit=limit,
             offset=offset,
+            tenant_id=tenant_id,
+            timezone=timezone,
+        )
+
+    @strawberry.field(
+        description="Admin only. Stored events of a range in (createdAt, id) order, a page at "
+        "a time (Relay connection; bot traffic left out, as in every view).",
+        extensions=admin(),
+    )
+    async def events(
+        self,
+        info: Info[Context, None],
+        first: Annotated[
+            int, strawberry.argument(description="Events to answer, 1 to 1,000.")
+        ] = 100,
+        after: Annotated[
+            str | None, strawberry.argument(description="A cursor from the previous page.")
+        ] = None,
+        period: PeriodArg = None,
+        start: StartArg = None,
+        end: EndArg = None,
+        event_type: Annotated[
+            str | None, strawberry.argument(description="Only this type (or a role's types).")
+        ] = None,
+        filter: Annotated[
+            EventFilter | None, strawberry.argument(description="Only matching events.")
+        ] = None,
+        tenant_id: TenantArg = None,
+        timezone: ZoneArg = None,
+    ) -> EventConnection:
+        return await admin_views.events(
+            info,
+            first=first,
+            after=after,
+            period=period,
+            start=start,
+            end=end,
+            event_type=event_type,
+            where=filter,
             tenant_id=tenant_id,
             timezone=timezone,
         )

@@ -8,9 +8,10 @@ the same field names as these types and are copied in by ``schema.figures``.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 import strawberry
+from strawberry.scalars import JSON
 
 from core.vocabulary import (
     AlertType,
@@ -671,3 +672,91 @@ class Breakdown:
     rows: list[BreakdownRow] = strawberry.field(
         description="By value descending, then key; limit rows from offset."
     )
+
+
+@strawberry.type(description="One stored event of a person (bot traffic is not exported).")
+class Event:
+    id: strawberry.ID = strawberry.field(description="The event's own id.")
+    event_type: str = strawberry.field(description="Its type.")
+    session_id: str = strawberry.field(description="Its session.")
+    user_id: str | None = strawberry.field(description="The shopper's email, if logged in.")
+    product_slug: str | None = strawberry.field(description="Product slug.")
+    product_name: str | None = strawberry.field(description="Product name.")
+    price: float | None = strawberry.field(description="Unit price.")
+    quantity: int = strawberry.field(description="metadata.quantity, else 1.")
+    order_id: str | None = strawberry.field(description="metadata.order_id.")
+    metadata: JSON | None = strawberry.field(description="The metadata sent.")
+    source: str | None = strawberry.field(description="Traffic source (null: direct).")
+    error_message: str | None = strawberry.field(description="Detail of an error event.")
+    created_at: datetime = strawberry.field(description="When it was stored (UTC).")
+    visitor_id: str | None = strawberry.field(
+        description="The visitor: a keyed hash of tenant, IP and user agent."
+    )
+    browser: str | None = strawberry.field(description="Browser, from the user agent.")
+    os: str | None = strawberry.field(description="Operating system, from the user agent.")
+    device: str | None = strawberry.field(description="desktop, mobile, tablet or other.")
+    country: str | None = strawberry.field(description="ISO 3166 alpha-2, from the IP.")
+    referrer: str | None = strawberry.field(description="The referrer.")
+    page: str | None = strawberry.field(description="The page's path.")
+    utm_source: str | None = strawberry.field(description="utm_source.")
+    utm_medium: str | None = strawberry.field(description="utm_medium.")
+    utm_campaign: str | None = strawberry.field(description="utm_campaign.")
+    channel: str | None = strawberry.field(description="Paid, Email, Organic Search, ...")
+
+    @classmethod
+    def from_document(cls, doc: dict[str, object]) -> Event:
+        fields = {name: doc.get(camel) for name, camel in EVENT_FIELDS.items()}
+        return cls(
+            id=strawberry.ID(str(doc["_id"])),
+            created_at=doc["createdAt"].replace(tzinfo=UTC),  # type: ignore[attr-defined]
+            quantity=int(doc.get("quantity") or 1),  # type: ignore[call-overload]
+            **fields,  # type: ignore[arg-type]
+        )
+
+
+# Event's plain fields: Python name → stored name.
+EVENT_FIELDS: dict[str, str] = {
+    "event_type": "eventType",
+    "session_id": "sessionId",
+    "user_id": "userId",
+    "product_slug": "productSlug",
+    "product_name": "productName",
+    "price": "price",
+    "order_id": "orderId",
+    "metadata": "metadata",
+    "source": "source",
+    "error_message": "errorMessage",
+    "visitor_id": "visitorId",
+    "browser": "browser",
+    "os": "os",
+    "device": "device",
+    "country": "country",
+    "referrer": "referrer",
+    "page": "page",
+    "utm_source": "utmSource",
+    "utm_medium": "utmMedium",
+    "utm_campaign": "utmCampaign",
+    "channel": "channel",
+}
+
+
+@strawberry.type(description="An event and the cursor that names its place.")
+class EventEdge:
+    cursor: str = strawberry.field(description="Pass as after to read on from here.")
+    node: Event = strawberry.field(description="The event.")
+
+
+@strawberry.type(description="Where a page ends (Relay).")
+class PageInfo:
+    has_next_page: bool = strawberry.field(
+        description="More may follow (a page can be short when a filter is selective)."
+    )
+    end_cursor: str | None = strawberry.field(description="Pass as after for the next page.")
+
+
+@strawberry.type(
+    description="Stored events in (createdAt, id) order, a page at a time (Relay connection)."
+)
+class EventConnection:
+    edges: list[EventEdge] = strawberry.field(description="This page's events.")
+    page_info: PageInfo = strawberry.field(description="Where it ends.")

@@ -17,16 +17,25 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from bson import ObjectId
 from motor.motor_asyncio import AsyncIOMotorClient
 from pymongo import ReturnDocument, WriteConcern
 from pymongo.errors import BulkWriteError, DuplicateKeyError, OperationFailure
 
 from core.clock import to_naive_utc, utcnow
-from storage.documents import EVENTS, HISTORY_VERSIONS, TENANTS, EventDocument, TenantDocument
+from storage.documents import (
+    EVENTS,
+    HISTORY_VERSIONS,
+    PEOPLE,
+    TENANTS,
+    EventDocument,
+    TenantDocument,
+)
 from storage.indexes import RATE_LIMITS, IndexSpec
 
 Pipeline = list[dict[str, Any]]
@@ -48,6 +57,24 @@ def retired_key(key: str, event_id: object) -> str:
     with a distinct value, so the index needs no partial filter.
     """
     return f"{key}#retired:{event_id}"
+
+
+# At most this many events are read for one page (a selective filter answers short pages).
+PAGE_SCAN = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class EventPosition:
+    """A place in a tenant's events: ``(createdAt, _id)``, the order pages follow."""
+
+    created_at: datetime  # naive UTC
+    event_id: ObjectId
+
+
+@dataclass(frozen=True, slots=True)
+class EventPage:
+    events: list[dict[str, Any]]
+    resume: EventPosition | None  # the last position read, if more may follow
 
 
 class Database(ABC):
@@ -80,6 +107,26 @@ class Database(ABC):
 
     @abstractmethod
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]: ...
+
+    @abstractmethod
+    async def page_events(
+        self,
+        tenant: str,
+        low: datetime,
+        high: datetime,
+        *,
+        types: Sequence[str] | None,
+        where: Mapping[str, Any],
+        after: EventPosition | None,
+        limit: int,
+    ) -> EventPage:
+        """Up to ``limit`` events of ``tenant`` in ``[low, high)`` (naive UTC), people only,
+        of ``types`` (None: any) whose fields equal ``where``'s (None: missing), ordered
+        by ``(createdAt, _id)``, strictly after ``after``.
+
+        Work is bounded: a store may stop after reading ``PAGE_SCAN`` events and answer
+        fewer, with ``resume`` where to go on from (None: nothing is left).
+        """
 
     @abstractmethod
     async def count_events(self, tenant: str | None = None) -> int:
@@ -217,6 +264,34 @@ class MongoDatabase(Database):
     async def _aggregate(self, collection: str, pipeline: Pipeline) -> list[dict[str, Any]]:
         cursor = self._db[collection].aggregate(pipeline, allowDiskUse=True)
         return [doc async for doc in cursor]
+
+    async def page_events(
+        self,
+        tenant: str,
+        low: datetime,
+        high: datetime,
+        *,
+        types: Sequence[str] | None,
+        where: Mapping[str, Any],
+        after: EventPosition | None,
+        limit: int,
+    ) -> EventPage:
+        query: dict[str, Any] = {"tenantId": tenant, "createdAt": {"$gte": low, "$lt": high}}
+        if types is not None:
+            query["eventType"] = {"$in": list(types)}
+        query.update(where)
+        query.update(PEOPLE)
+        if after is not None:
+            query["$or"] = [
+                {"createdAt": {"$gt": after.created_at}},
+                {"createdAt": after.created_at, "_id": {"$gt": after.event_id}},
+            ]
+        cursor = self._events.find(query).sort([("createdAt", 1), ("_id", 1)]).limit(limit)
+        found = [doc async for doc in cursor]
+        resume = None
+        if len(found) == limit:
+            resume = EventPosition(found[-1]["createdAt"], found[-1]["_id"])
+        return EventPage(found, resume)
 
     async def count_events(self, tenant: str | None = None) -> int:
         query = {} if tenant is None else {"tenantId": tenant}

@@ -11,6 +11,8 @@ EVENTS = "analytics_events"
 TENANTS = "tenants"
 # Per tenant, a version moved on by every import (metrics.summaries).
 HISTORY_VERSIONS = "history_versions"
+# People's events: bot traffic is stored with ``bot: true``, people's without the field.
+PEOPLE: dict[str, Any] = {"bot": {"$ne": True}}
 
 
 class StoredContext(TypedDict, total=False):

@@ -43,6 +43,13 @@ def event_indexes(*, retention_days: int) -> tuple[IndexSpec, ...]:
         ),
         IndexSpec(
             EVENTS,
+            "tenant_created_id",
+            (("tenantId", 1), ("createdAt", 1), ("_id", 1)),
+            serves="export pages (events, /export/events.csv): a tenant's events in "
+            "(createdAt, _id) order from a cursor, without sorting a range in memory",
+        ),
+        IndexSpec(
+            EVENTS,
             "tenant_type_created",
             (("tenantId", 1), ("eventType", 1), ("createdAt", 1)),
             serves="passes over a few event types: purchases (sales, revenue, retention, "

@@ -211,6 +211,19 @@ def test_the_served_parts_of_api_next(served: GraphQLSchema) -> None:
     }
     assert fields["Query"]["marketing"] == "MarketingReport!"
     assert fields["Query"]["breakdown"] == "Breakdown!"
+    assert fields["Query"]["events"] == "EventConnection!"
+    events_args = {a: str(v.type) for a, v in query.fields["events"].args.items()}
+    assert {
+        a: events_args[a] for a in ("first", "after", "period", "start", "end", "eventType")
+    } == {
+        "first": "Int!",
+        "after": "String",
+        "period": "String",
+        "start": "Date",
+        "end": "Date",
+        "eventType": "String",
+    }
+    assert query.fields["events"].args["first"].default_value == 100
     assert {a: str(v.type) for a, v in query.fields["breakdown"].args.items()} == {
         "metric": "Metric!",
         "by": "Dimension!",

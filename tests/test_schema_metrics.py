@@ -335,3 +335,67 @@ async def test_breakdown_through_the_schema(database: EmbeddedDatabase, run: Run
         "totalRows": 2,
         "rows": [{"key": "google", "value": 25.0, "share": 70.4}],
     }
+
+
+EVENTS = """query($s: Date, $e: Date, $n: Int!, $a: String, $t: String, $f: EventFilter) {
+  events(start: $s, end: $e, first: $n, after: $a, eventType: $t, filter: $f) {
+    edges { cursor node { eventType sessionId productSlug price createdAt } }
+    pageInfo { hasNextPage endCursor } } }"""
+
+
+async def test_events_page_by_page(database: EmbeddedDatabase, run: Run) -> None:
+    await store(database, *shop())
+    seen: list[tuple[str, str]] = []
+    after = None
+    for _ in range(5):
+        result = await run(EVENTS, {**DAYS, "n": 4, "a": after})
+        assert result.errors is None, result.errors
+        page = result.data["events"]
+        seen += [(e["node"]["sessionId"], e["node"]["eventType"]) for e in page["edges"]]
+        after = page["pageInfo"]["endCursor"]
+        if not page["pageInfo"]["hasNextPage"]:
+            break
+    # The range's nine events of people, by time (s1's two purchase lines in id order).
+    assert seen == [
+        ("s1", "page_view"),
+        ("s1", "product_view"),
+        ("s1", "purchase"),
+        ("s1", "purchase"),
+        ("s2", "page_view"),
+        ("s2", "purchase"),
+        ("s3", "page_view"),
+        ("s3", "purchase"),
+        ("s3", "order.refunded"),
+    ]
+    purchases = await run(EVENTS, {**DAYS, "n": 10, "t": "purchase"})  # the role's types
+    assert [e["node"]["price"] for e in purchases.data["events"]["edges"]] == [10.0, 5.0, 7.5, 3.0]
+    google = await run(EVENTS, {**DAYS, "n": 10, "f": {"source": "google"}})
+    assert len(google.data["events"]["edges"]) == 4
+    first = (await run(EVENTS, {**DAYS, "n": 1})).data["events"]["edges"][0]["node"]
+    assert first == {
+        "eventType": "page_view",
+        "sessionId": "s1",
+        "productSlug": None,
+        "price": None,
+        "createdAt": "2026-06-10T09:00:00+00:00",
+    }
+
+
+@pytest.mark.parametrize(
+    ("variables", "field"),
+    [
+        ({"n": 0}, "first"),
+        ({"n": 1001}, "first"),
+        ({"n": 5, "a": "not-a-cursor"}, "after"),
+        ({"n": 5, "a": "ZTE6OTk5OTk5OTk5OTk5OTk5OTk5OTk5OTk6eA"}, "after"),
+        ({"n": 5, "a": "x" * 5000}, "after"),
+    ],
+)
+async def test_events_refuse_bad_pages_and_cursors(
+    run: Run, variables: dict[str, Any], field: str
+) -> None:
+    result = await run(EVENTS, {**DAYS, **variables})
+    assert result.data is None
+    assert [(e.extensions["code"], e.extensions["field"]) for e in result.errors] == [
+        ("BAD_USER_INPUT", field)
+    ]

@@ -33,10 +33,11 @@ import ctypes
 import fcntl
 import gc
 import heapq
+import itertools
 import logging
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -48,8 +49,15 @@ from mongomock_motor import AsyncMongoMockClient
 
 from core.clock import to_naive_utc, utcnow
 from core.errors import ConfigError
-from storage.database import Database, Pipeline, retired_key
-from storage.documents import EVENTS, EventDocument, TenantDocument
+from storage.database import (
+    PAGE_SCAN,
+    Database,
+    EventPage,
+    EventPosition,
+    Pipeline,
+    retired_key,
+)
+from storage.documents import EVENTS, PEOPLE, EventDocument, TenantDocument
 from storage.embedded import rows
 from storage.embedded.aggregation import run_pipeline
 from storage.embedded.journal import Journal, write_rows
@@ -576,6 +584,48 @@ class EmbeddedDatabase(Database):
             return run_pipeline(self.documents(), pipeline)
         cursor = self._client["embedded"][collection].aggregate(pipeline)
         return [doc async for doc in cursor]
+
+    async def page_events(
+        self,
+        tenant: str,
+        low: datetime,
+        high: datetime,
+        *,
+        types: Sequence[str] | None,
+        where: Mapping[str, Any],
+        after: EventPosition | None,
+        limit: int,
+    ) -> EventPage:
+        """Walks the time index from ``after`` (or ``low``): no event before it is read, and
+        at most ``PAGE_SCAN`` after it. Rows of one instant are put in ``_id`` order."""
+        index = self._tenants.get(tenant)
+        if index is None or limit <= 0:
+            return EventPage([], None)
+        if types is None:
+            lists = [index.all]
+        else:
+            lists = [index.by_type[t] for t in dict.fromkeys(types) if t in index.by_type]
+        start = low if after is None else max(low, after.created_at)
+        bounds: Bounds = (start, True, high, False)
+        merged = heapq.merge(
+            *(time_list.iterate(bounds) for time_list in lists), key=rows.created_us
+        )
+        position = None if after is None else (micros(after.created_at), after.event_id.binary)
+        query = {**where, **PEOPLE}
+        found: list[dict[str, Any]] = []
+        scanned = 0
+        for _, same_instant in itertools.groupby(merged, key=rows.created_us):
+            for row in sorted(same_instant, key=rows.id_bytes):
+                if position is not None and (rows.created_us(row), rows.id_bytes(row)) <= position:
+                    continue
+                scanned += 1
+                doc = as_doc(row)
+                if all(_filter([doc], name, test) for name, test in query.items()):
+                    found.append(doc)
+                last = row
+                if len(found) == limit or scanned >= PAGE_SCAN:
+                    return EventPage(found, EventPosition(rows.created(last), rows.event_id(last)))
+        return EventPage(found, None)
 
     async def count_events(self, tenant: str | None = None) -> int:
         if tenant is None:

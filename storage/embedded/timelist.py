@@ -146,6 +146,22 @@ class TimeList:
             found += chunks[last][:end]
         return found
 
+    def iterate(self, bounds: Bounds) -> Iterator[Row]:
+        """The rows within ``bounds``, in order, one at a time (the list must not change
+        while it is read)."""
+        (first, start), (last, end) = self._span(bounds)
+        chunks = self._chunks
+        if not chunks:
+            return
+        if first == last:
+            yield from chunks[first][start:end]
+            return
+        yield from chunks[first][start:]
+        for chunk in chunks[first + 1 : last]:
+            yield from chunk
+        if end:
+            yield from chunks[last][:end]
+
     def drop_before(self, cutoff: datetime) -> list[Row]:
         """Remove the rows before ``cutoff``; the removed, in order."""
         which, index = self._left(micros(cutoff))
