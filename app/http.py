@@ -88,8 +88,13 @@ def request_context(services: Services) -> Callable[[Request], Awaitable[Context
     return context
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    """Build the app; the database opens in the lifespan unless one is given (tests)."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, fast_tracking: bool = True
+) -> Starlette:
+    """Build the app; the database opens in the lifespan unless one is given (tests).
+
+    ``fast_tracking=False`` serves every GraphQL request through Strawberry's execution
+    (``app.graphql_fast`` is off), for tests that compare both."""
     services = Services(settings=settings, secret=signing_secret(settings), database=database)
 
     @contextlib.asynccontextmanager
@@ -117,7 +122,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
 
     schema = build_schema()
     context = request_context(services)
-    endpoint = GraphQLEndpoint(schema, context, graphiql.render_page(GRAPHQL_PATH))
+    endpoint = GraphQLEndpoint(
+        schema, context, graphiql.render_page(GRAPHQL_PATH), fast=fast_tracking
+    )
     # Outermost first. ServerErrors answers the HttpError any other middleware raises
     # to refuse a request, and turns anything else that escapes into a JSON 500.
     middleware = [
