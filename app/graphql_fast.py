@@ -22,12 +22,17 @@ remembered as such). At most ``MAX_PLANS`` texts are remembered, least recently
 used dropped first; a plan keeps its text and a location-free AST, so the whole
 cache stays under a few MiB however many distinct texts arrive.
 
-With a plan, a POST runs what graphql-core would run and nothing else:
-``get_variable_values`` and ``get_argument_values`` (the same functions, so the
-same coercion), then the field's handler (``schema.fast_path.DIRECT``), then the
-result is completed as graphql-core completes it when every value is what its
-type expects. The answer is the one the slow path gives (same JSON, status and
-headers: ``app.graphql_http`` builds both). Anything else falls back:
+With a plan, a POST runs what graphql-core would run and nothing else: variable
+coercion, ``get_argument_values``, the field's handler (``schema.fast_path.DIRECT``),
+and the completion of the result as graphql-core completes it when every value is
+what its type expects. Variables are coerced by ``Coercion`` when every value is
+plainly valid (strings for String and ID, finite floats and integers up to 2^53
+for Float, anything for JSON, objects with known keys and every required one,
+lists as lists), with graphql-core's results (defaults filled in, integers made
+floats); any other value goes to graphql-core's ``get_variable_values``.
+
+The answer is the one the slow path gives (same JSON, status and headers:
+``app.graphql_http`` builds both). Anything else falls back:
 
 * before the handler runs (variables or arguments that do not coerce): the
   request goes the slow path, which reports the errors as it always did;
@@ -43,6 +48,7 @@ headers: ``app.graphql_http`` builds both). Anything else falls back:
 
 from __future__ import annotations
 
+import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -54,19 +60,37 @@ from graphql import (
     FieldNode,
     GraphQLError,
     GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInputType,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
     execute,
+    is_required_input_field,
     parse,
 )
-from graphql.execution.values import VariableValues, get_argument_values, get_variable_values
+from graphql.execution.get_variable_signature import (
+    GraphQLVariableSignature,
+    get_variable_signature,
+)
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    get_argument_values,
+    get_variable_values,
+)
 from graphql.pyutils import Undefined
+from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.types import ExecutionResult
@@ -91,11 +115,163 @@ def _not_plain() -> NoReturn:
     raise NotPlain
 
 
+class Declined(Exception):
+    """A value ``Coercion`` does not take: graphql-core coerces it (or refuses it)."""
+
+
+def _decline() -> NoReturn:
+    raise Declined
+
+
+Coerce = Callable[[Any], Any]
+# Float takes integers that a float holds exactly (coerce_float_from_int refuses others).
+EXACT_INT = 2**53
+
+
+def _coerce_string(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+    _decline()
+
+
+def _coerce_float(value: Any) -> Any:
+    kind = type(value)
+    if value is None or (kind is float and math.isfinite(value)):
+        return value
+    if kind is int and -EXACT_INT <= value <= EXACT_INT:
+        return float(value)
+    _decline()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _is_identity(scalar: GraphQLScalarType) -> bool:
+    probe = object()
+    try:
+        return scalar.coerce_input_value(probe) is probe
+    except Exception:
+        return False
+
+
+def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
+    if scalar is GraphQLString or scalar is GraphQLID:  # ID takes numbers too: declined
+        return _coerce_string
+    if scalar is GraphQLFloat:
+        return _coerce_float
+    if scalar.name == "JSON" and _is_identity(scalar):  # strawberry.scalars.JSON
+        return _identity
+    return None
+
+
+def _object_coercion(type_: GraphQLInputObjectType) -> Coerce | None:
+    if type_.is_one_of or type_.out_type is not GraphQLInputObjectType.out_type:
+        return None
+    # (name, output name, coercion, required, default or Undefined)
+    fields: list[tuple[str, str, Coerce, bool, Any]] = []
+    for name, field in type_.fields.items():
+        coerce = _input_coercion(field.type)
+        if coerce is None:
+            return None
+        required = is_required_input_field(field)
+        default = Undefined if required else coerce_default_value(field)
+        if default is not Undefined and default is not None:
+            return None  # a mutable default would be shared
+        fields.append((name, field.out_name or name, coerce, required, default))
+    known = frozenset(name for name, *_ in fields)
+
+    def coerce_object(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is not dict or not known.issuperset(value):
+            _decline()
+        coerced: dict[str, Any] = {}
+        for name, out_name, coerce, required, default in fields:
+            if name in value:
+                coerced[out_name] = coerce(value[name])
+            elif required:
+                _decline()
+            elif default is not Undefined:
+                coerced[out_name] = default
+        return coerced
+
+    return coerce_object
+
+
+def _input_coercion(type_: GraphQLInputType) -> Coerce | None:
+    """graphql-core's ``coerce_input_value`` for plainly valid values of ``type_``."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _input_coercion(type_.of_type)
+        if inner is None:
+            return None
+
+        def coerce_non_null(value: Any) -> Any:
+            return _decline() if value is None else inner(value)
+
+        return coerce_non_null
+    if isinstance(type_, GraphQLList):
+        item = _input_coercion(type_.of_type)
+        if item is None:
+            return None
+
+        def coerce_list(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) is not list:  # one value for a list: graphql-core's to wrap
+                _decline()
+            return [item(each) for each in value]
+
+        return coerce_list
+    if isinstance(type_, GraphQLInputObjectType):
+        return _object_coercion(type_)
+    if isinstance(type_, GraphQLScalarType):
+        return _scalar_coercion(type_)
+    return None  # enums
+
+
+@dataclass(frozen=True, slots=True)
+class Coercion:
+    """The operation's variables, each given and plainly valid, as graphql-core coerces them."""
+
+    # (name, signature, coercion) per variable
+    variables: tuple[tuple[str, GraphQLVariableSignature, Coerce], ...]
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema, operation: OperationDefinitionNode) -> Coercion | None:
+        variables = []
+        for definition in operation.variable_definitions or ():
+            signature = get_variable_signature(schema, definition)
+            if isinstance(signature, GraphQLError) or definition.default_value is not None:
+                return None
+            coerce = _input_coercion(signature.type)
+            if coerce is None:
+                return None
+            variables.append((signature.name, signature, coerce))
+        return cls(tuple(variables))
+
+    def __call__(self, given: dict[str, Any]) -> VariableValues | None:
+        """The coerced variables, or None when graphql-core must coerce them."""
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        try:
+            for name, signature, coerce in self.variables:
+                if name not in given:
+                    return None
+                value = given[name]
+                sources[name] = VariableValueSource(signature, value)
+                coerced[name] = coerce(value)
+        except Declined:
+            return None
+        return VariableValues(sources, coerced)
+
+
 @dataclass(frozen=True, slots=True)
 class Plan:
     """How to answer one (query text, operationName) without the executor."""
 
     operation: OperationDefinitionNode
+    coercion: Coercion | None
     field: GraphQLField
     node: FieldNode
     key: str  # the field's response key
@@ -244,7 +420,8 @@ def plan_for(schema: Schema, query: str, operation_name: str | None) -> Plan | N
     if complete is None:
         return None
     key = (selection.alias or selection.name).value
-    return Plan(operation, field, selection, key, direct, complete)
+    coercion = Coercion.of(schema._schema, operation)
+    return Plan(operation, coercion, field, selection, key, direct, complete)
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,9 +471,13 @@ class FastDocuments:
         extensions: dict[str, Any] | None,
     ) -> ExecutionResult | None:
         """The answer, or None when the slow path must answer (nothing has run yet)."""
-        schema = self.schema._schema
-        definitions = plan.operation.variable_definitions or ()
-        coerced = get_variable_values(schema, definitions, variables or {})
+        given = variables or {}
+        coerced: VariableValues | list[GraphQLError] | None = None
+        if plan.coercion is not None:
+            coerced = plan.coercion(given)
+        if coerced is None:
+            definitions = plan.operation.variable_definitions or ()
+            coerced = get_variable_values(self.schema._schema, definitions, given)
         if not isinstance(coerced, VariableValues):
             self.declined += 1
             return None

@@ -647,3 +647,96 @@ def test_real_servers_answer_the_same(servers: tuple[Server, Server]) -> None:
         ]
         assert chunked[:3] == chunked[3:]
         assert chunked[2][2] == {"data": {"trackEvent": {"status": "OK", "sessionId": "s1"}}}
+
+
+def typed(value: Any) -> Any:
+    """``value`` with every leaf's type beside it: 12 and 12.0 differ here."""
+    if isinstance(value, dict):
+        return {key: typed(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [typed(item) for item in value]
+    return (type(value).__name__, repr(value))
+
+
+def test_coercion_is_graphql_cores_own() -> None:
+    import random
+
+    from graphql.execution.values import VariableValues, get_variable_values
+
+    schema = build_schema()
+    documents = FastDocuments(schema)
+    documents.learn(TRACK, None)
+    documents.learn(MANY, None)
+    plans = [documents.get(TRACK, None), documents.get(MANY, None)]
+    leaves: list[Any] = [
+        None,
+        "",
+        "page_view",
+        "Bad Type",
+        "\ud800",
+        0,
+        1,
+        -1,
+        12,
+        2**53,
+        2**53 + 1,
+        -(2**53) - 1,
+        10**400,
+        0.5,
+        -0.0,
+        1e308,
+        float("inf"),
+        float("nan"),
+        True,
+        False,
+        [],
+        ["a"],
+        {},
+        {"quantity": 2},
+        {"a": {"b": [1, None]}},
+    ]
+    names = [
+        "eventType",
+        "sessionId",
+        "tenantId",
+        "productSlug",
+        "price",
+        "metadata",
+        "source",
+        "idempotencyKey",
+        "url",
+        "colour",
+    ]
+    chooser = random.Random(20260615)
+
+    def item() -> Any:
+        if chooser.random() < 0.05:
+            return chooser.choice(leaves)
+        event = {name: chooser.choice(leaves) for name in chooser.sample(names, 4)}
+        if chooser.random() < 0.6:
+            event["eventType"] = "page_view"
+        if chooser.random() < 0.5:
+            event.pop("colour", None)
+        return event
+
+    taken = 0
+    for _ in range(4000):
+        for plan in plans:
+            assert plan is not None and plan.coercion is not None
+            name = plan.coercion.variables[0][0]
+            many = chooser.random() < 0.8
+            value = [item() for _ in range(chooser.randrange(3))] if many else item()
+            given = {name: value} if chooser.random() < 0.97 else {}
+            mine = plan.coercion(given)
+            theirs = get_variable_values(
+                schema._schema, plan.operation.variable_definitions or (), given
+            )
+            if mine is None:
+                continue
+            taken += 1
+            assert isinstance(theirs, VariableValues), (given, theirs)
+            assert typed(mine.coerced) == typed(theirs.coerced), given
+            assert {k: s.value for k, s in mine.sources.items()} == {
+                k: s.value for k, s in theirs.sources.items()
+            }
+    assert taken > 1000
