@@ -740,3 +740,27 @@ def test_coercion_is_graphql_cores_own() -> None:
                 k: s.value for k, s in theirs.sources.items()
             }
     assert taken > 1000
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['{"a": 1.5}', "\ufeff{}", '{"a": NaN}', "[1, 2", '{"a": 1e999}', "", '"x" y', "{}"],
+)
+def test_the_shared_decoder_answers_as_json_loads(text: str) -> None:
+    # json_codec keeps one JSONDecoder instead of json.loads building one per body.
+    from app import json_codec
+
+    def loads() -> Any:
+        return json.loads(text, parse_float=json_codec._finite, parse_constant=json_codec._constant)
+
+    try:
+        expected: Any = loads()
+    except json.JSONDecodeError as error:
+        expected = f"{error.msg} (line {error.lineno}, column {error.colno})"
+    except json_codec.JsonError as error:
+        expected = error.message
+    try:
+        got: Any = json_codec.decode(text)
+    except json_codec.JsonError as error:
+        got = error.message
+    assert got == expected
