@@ -53,6 +53,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
+from operator import attrgetter
 from typing import Any, NoReturn, TypeGuard, cast
 
 from graphql import (
@@ -94,9 +95,10 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
 
 from schema.errors import coded
-from schema.fast_path import DIRECT, Direct
+from schema.fast_path import DEFINITION, DIRECT, Direct
 from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
 
 MAX_PLANS = 64
@@ -314,6 +316,22 @@ def _list(inner: Complete) -> Complete:
     return complete
 
 
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """What a plain attribute's resolver returns for a source object."""
+    definition = field.extensions.get(DEFINITION)
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+    ):
+        # StrawberryField.get_result: default_resolver(source, python_name).
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    assert resolve is not None
+    # Strawberry calls a plain attribute's resolver without info too.
+    return lambda source: resolve(source, None)
+
+
 def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode | None) -> Complete | None:
     if selection_set is None or type_.is_type_of is not None:
         return None
@@ -336,16 +354,13 @@ def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode | None) ->
         complete = _completion(field.type, selection.selection_set)
         if complete is None:
             return None
-        fields.append((key, (field.resolve, complete)))
+        fields.append((key, (_reader(field), complete)))
     name = type_.name
 
     def complete_object(value: Any) -> Any:
         if value is None:
             return None
-        # A plain attribute's resolver takes no info (Strawberry calls it so too).
-        return {
-            key: name if read is None else read[1](read[0](value, None)) for key, read in fields
-        }
+        return {key: name if read is None else read[1](read[0](value)) for key, read in fields}
 
     return complete_object
 
