@@ -113,9 +113,14 @@ def has_lone_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+# What json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# builds on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(value: object) -> str:
     """Compact JSON text, non-ASCII (lone surrogates included) left as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def encode(value: object) -> bytes:

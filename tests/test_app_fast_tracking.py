@@ -764,3 +764,21 @@ def test_the_shared_decoder_answers_as_json_loads(text: str) -> None:
     except json_codec.JsonError as error:
         got = error.message
     assert got == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": "é\ud800", "b": [1, 2.5, None, True]}, "x", {1: 2}, {"n": float("nan")}, {(1,): 2}],
+)
+def test_the_shared_encoder_answers_as_json_dumps(value: Any) -> None:
+    from app import json_codec
+
+    def outcome(encode: Any) -> Any:
+        try:
+            return encode(value)
+        except (TypeError, ValueError) as error:
+            return type(error), str(error)
+
+    assert outcome(json_codec.dumps) == outcome(
+        lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    )
