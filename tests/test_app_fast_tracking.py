@@ -782,3 +782,35 @@ def test_the_shared_encoder_answers_as_json_dumps(value: Any) -> None:
     assert outcome(json_codec.dumps) == outcome(
         lambda v: json.dumps(v, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     )
+
+
+def test_a_flood_of_distinct_texts_keeps_memory_flat() -> None:
+    import gc
+    import tracemalloc
+
+    documents = FastDocuments(build_schema())
+    padding = "x" * (documents.max_query_chars - len(TRACK) - 40)
+    sent = 0
+
+    def flood(count: int) -> None:
+        nonlocal sent
+        for number in range(sent, sent + count):
+            query = TRACK.replace("status", f"status # {number} {padding}\n")
+            assert len(query) <= documents.max_query_chars
+            documents.learn(query, None)  # planned
+            documents.learn(query + " fragment F on Query { __typename }", None)  # refused
+        sent += count
+
+    tracemalloc.start()
+    try:
+        flood(200)  # the cache full, and whatever graphql-core builds once
+        gc.collect()
+        kept = tracemalloc.get_traced_memory()[0]
+        flood(600)
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - kept
+    finally:
+        tracemalloc.stop()
+    assert len(documents.plans) == MAX_PLANS
+    assert kept < 2 * 1024 * 1024, kept  # 64 texts of 2 KiB, their plans, graphql-core's own
+    assert abs(grown) < 64 * 1024, grown
