@@ -441,7 +441,7 @@ def plan_for(schema: Schema, query: str, operation_name: str | None) -> Plan | N
 
 @dataclass(frozen=True, slots=True)
 class Unknown:
-    """Not planned (yet): seen for the first time, or not a handled shape."""
+    """A text planned once and refused (not a handled shape): not looked at again."""
 
 
 REFUSED = Unknown()
