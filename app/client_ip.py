@@ -8,6 +8,7 @@ hash and the country, and is never stored or logged.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Sequence
 
@@ -19,6 +20,7 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 MAX_HOPS = 32
 
 
+@functools.lru_cache(maxsize=4096)  # a pure function of its text; addresses are immutable
 def _address(text: str) -> Address | None:
     text = text.strip()
     if text.startswith("[") and "]" in text:  # [v6]:port

@@ -9,6 +9,9 @@
   that cannot be chosen, variable coercion) has no ``data`` entry; it is 400
   in ``application/graphql-response+json`` and 200 in ``application/json``.
   Once execution starts the answer is 200, errors or not.
+
+Known tracking documents sent by POST skip Strawberry's execution
+(``app.graphql_fast``); the answer is built by the same code either way.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from strawberry.types.graphql import OperationType
 
 from app import graphql_request, media_types
 from app.errors import HttpError, json_response
+from app.graphql_fast import FastDocuments
 from app.graphql_request import GraphQLRequest
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
@@ -75,12 +79,18 @@ def _acceptable(media_type: str | None) -> str:
 
 
 class GraphQLEndpoint:
-    """ASGI app for one schema; ``context`` builds each request's context value."""
+    """ASGI app for one schema; ``context`` builds each request's context value.
 
-    def __init__(self, schema: Schema, context: ContextFactory, graphiql_page: str) -> None:
+    ``fast``: answer known tracking documents through ``app.graphql_fast``.
+    """
+
+    def __init__(
+        self, schema: Schema, context: ContextFactory, graphiql_page: str, *, fast: bool = True
+    ) -> None:
         self.schema = schema
         self.context = context
         self.graphiql_page = graphiql_page
+        self.fast = FastDocuments(schema) if fast else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -116,12 +126,23 @@ class GraphQLEndpoint:
         return _response(await self._execute(request, parameters), answer_in)
 
     async def _execute(self, request: Request, parameters: GraphQLRequest) -> ExecutionResult:
+        query, operation_name = parameters.query, parameters.operation_name
+        fast = self.fast if request.method == "POST" else None
+        plan = fast.get(query, operation_name) if fast is not None else None
+        context = await self.context(request)
+        if plan is not None:
+            assert fast is not None
+            answer = await fast.run(
+                plan, query, operation_name, parameters.variables, context, parameters.extensions
+            )
+            if answer is not None:
+                return answer
         try:
-            return await self.schema.execute(
-                parameters.query,
+            result = await self.schema.execute(
+                query,
                 variable_values=parameters.variables,
-                context_value=await self.context(request),
-                operation_name=parameters.operation_name,
+                context_value=context,
+                operation_name=operation_name,
                 allowed_operation_types=ALLOWED[request.method],
                 operation_extensions=parameters.extensions,
             )
@@ -136,3 +157,6 @@ class GraphQLEndpoint:
             return _request_error(error.as_http_error_reason())
         except MissingQueryError:
             return _request_error("Syntax Error: the query is empty.")
+        if fast is not None and plan is None and not _is_request_error(result):
+            fast.learn(query, operation_name)
+        return result

@@ -40,6 +40,7 @@ from storage.factory import open_database
 
 log = logging.getLogger(__name__)
 GRAPHQL_PATH = "/graphql"
+CONTEXT_HEADERS = frozenset({b"authorization", b"user-agent", b"referer", b"origin"})
 
 
 @dataclass
@@ -68,18 +69,22 @@ def request_context(services: Services) -> Callable[[Request], Awaitable[Context
 
     async def context(request: Request) -> Context:
         assert services.database is not None, "database not open (lifespan not run)"
-        headers = request.headers
+        # The first value of each, as Headers.get gives it, in one pass over the headers.
+        found: dict[bytes, str] = {}
+        for name, value in request.scope["headers"]:
+            if name in CONTEXT_HEADERS and name not in found:
+                found[name] = value.decode("latin-1")
         return Context(
             database=services.database,
             settings=settings,
             jwt_secret=services.secret,
             now=utcnow(),
-            authorization=headers.get("authorization"),
+            authorization=found.get(b"authorization"),
             facts=RequestFacts(
                 client_ip=client_ip(request.scope, settings.trusted_proxies),
-                user_agent=headers.get("user-agent"),
-                referer=headers.get("referer"),
-                origin=headers.get("origin"),
+                user_agent=found.get(b"user-agent"),
+                referer=found.get(b"referer"),
+                origin=found.get(b"origin"),
             ),
             visitor_key=key,
             tenant_directory=services.tenants,
@@ -88,8 +93,13 @@ def request_context(services: Services) -> Callable[[Request], Awaitable[Context
     return context
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> Starlette:
-    """Build the app; the database opens in the lifespan unless one is given (tests)."""
+def create_app(
+    settings: Settings, *, database: Database | None = None, fast_tracking: bool = True
+) -> Starlette:
+    """Build the app; the database opens in the lifespan unless one is given (tests).
+
+    ``fast_tracking=False`` serves every GraphQL request through Strawberry's execution
+    (``app.graphql_fast`` is off), for tests that compare both."""
     services = Services(settings=settings, secret=signing_secret(settings), database=database)
 
     @contextlib.asynccontextmanager
@@ -117,7 +127,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> Starl
 
     schema = build_schema()
     context = request_context(services)
-    endpoint = GraphQLEndpoint(schema, context, graphiql.render_page(GRAPHQL_PATH))
+    endpoint = GraphQLEndpoint(
+        schema, context, graphiql.render_page(GRAPHQL_PATH), fast=fast_tracking
+    )
     # Outermost first. ServerErrors answers the HttpError any other middleware raises
     # to refuse a request, and turns anything else that escapes into a JSON 500.
     middleware = [

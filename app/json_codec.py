@@ -84,6 +84,10 @@ def _constant(name: str) -> NoReturn:
     raise JsonError(f"{name} is not JSON")
 
 
+# What json.loads(text, parse_float=_finite, parse_constant=_constant) builds on every call.
+_DECODER = json.JSONDecoder(parse_float=_finite, parse_constant=_constant)
+
+
 def decode(body: bytes | str) -> Any:
     """The value of a strict JSON text (RFC 8259, UTF-8), or ``JsonError``."""
     if isinstance(body, bytes):
@@ -97,7 +101,9 @@ def decode(body: bytes | str) -> Any:
         raw = body.encode("utf-8", "surrogatepass")
     _check_bounds(raw, text)
     try:
-        return json.loads(text, parse_float=_finite, parse_constant=_constant)
+        if text.startswith("\ufeff"):  # as json.loads refuses it
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        return _DECODER.decode(text)
     except json.JSONDecodeError as error:
         raise JsonError(f"{error.msg} (line {error.lineno}, column {error.colno})") from None
 
@@ -107,9 +113,14 @@ def has_lone_surrogate(text: str) -> bool:
     return _SURROGATE.search(text) is not None
 
 
+# What json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+# builds on every call.
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dumps(value: object) -> str:
     """Compact JSON text, non-ASCII (lone surrogates included) left as it is."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _ENCODER.encode(value)
 
 
 def encode(value: object) -> bytes:

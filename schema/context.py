@@ -40,23 +40,26 @@ class Context:
     # The verified identity, or why there is none: the token is checked once per request.
     _checked: Identity | Unauthenticated | None = field(default=None, init=False, repr=False)
 
-    def identity(self) -> Identity:
-        """The verified bearer identity; ``Unauthenticated`` (with its reason) otherwise."""
+    def _verified(self) -> Identity | Unauthenticated:
         if self._checked is None:
             try:
                 self._checked = authenticate(self.authorization, self.jwt_secret)
             except Unauthenticated as error:
                 self._checked = error
-        if isinstance(self._checked, Unauthenticated):
-            raise Unauthenticated(self._checked.message, reason=self._checked.reason)
         return self._checked
+
+    def identity(self) -> Identity:
+        """The verified bearer identity; ``Unauthenticated`` (with its reason) otherwise."""
+        checked = self._verified()
+        if isinstance(checked, Unauthenticated):
+            raise Unauthenticated(checked.message, reason=checked.reason)
+        return checked
 
     def caller(self) -> RequestFacts:
         """The request's facts, trusted when its token allows ingestion (never a bot)."""
-        try:
-            trusted = self.identity().may_ingest
-        except Unauthenticated:
-            trusted = False
+        # Read without raising: tracking asks for every request, most without a token.
+        checked = self._verified()
+        trusted = not isinstance(checked, Unauthenticated) and checked.may_ingest
         return replace(self.facts, trusted=trusted) if trusted else self.facts
 
     def shopper_email(self) -> str | None:
@@ -64,7 +67,5 @@ class Context:
         a trusted sender's named shopper first."""
         if self.shopper_named:
             return self.shopper_override
-        try:
-            return self.identity().email
-        except Unauthenticated:
-            return None
+        checked = self._verified()
+        return None if isinstance(checked, Unauthenticated) else checked.email

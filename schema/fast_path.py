@@ -16,6 +16,12 @@ one is refused when the schema is built.
 The fields keep their strawberry resolvers (same handlers, converted objects);
 ``build_schema(fast_paths=False)`` serves those, and a test runs both paths and
 compares the answers.
+
+A field with no extension at all also gets its handler call, without graphql-core's
+resolve info, under ``DIRECT`` in the GraphQL field's ``extensions``:
+``direct(context, arguments)`` with the arguments graphql-core coerced (keyed by
+GraphQL name) does exactly what the field's resolver does. ``app.graphql_fast``
+calls it to answer a known document without running the executor.
 """
 
 from __future__ import annotations
@@ -40,8 +46,11 @@ from strawberry.types.field import StrawberryField
 from strawberry.types.unset import UNSET
 
 Handler = Callable[..., Awaitable[Any]]
+Direct = Callable[[Any, Mapping[str, Any]], Awaitable[Any]]
 # The key graphql-core types and fields carry their strawberry definition under.
 DEFINITION = "strawberry-definition"
+# The key a field without extensions carries its ``Direct`` call under.
+DIRECT = "coerced-arguments-direct"
 
 
 def _converter(schema: strawberry.Schema, type_: Any) -> Callable[[Any], Any]:
@@ -99,21 +108,34 @@ def serve_with_coerced_arguments(
             (name, strawberry_argument.python_name, default, _converter(schema, argument.type))
         )
 
+    def python_values(given: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            python: convert(given[name]) if name in given else default
+            for name, python, default, convert in arguments
+        }
+
+    if not definition.extensions:
+
+        async def direct(context: Any, given: Mapping[str, Any]) -> Any:
+            return await handler(context, *python_values(given).values())
+
+        async def resolve_plain(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
+            return await direct(info.context, given)
+
+        field.resolve = resolve_plain
+        field.extensions = {**field.extensions, DIRECT: direct}
+        return
+
     async def call(_: Any, info: Any, **values: Any) -> Any:
         return await handler(info.context, *(values[python] for _, python, _, _ in arguments))
 
     # Chained as strawberry chains them (schema_converter.wrap_field_extensions).
     chain: Callable[..., Any] = call
-    if definition.extensions:
-        for extension_resolver in build_field_extension_resolvers(definition):
-            chain = functools.partial(extension_resolver, chain)
+    for extension_resolver in build_field_extension_resolvers(definition):
+        chain = functools.partial(extension_resolver, chain)
 
     async def resolve(source: Any, info: GraphQLResolveInfo[Any], **given: Any) -> Any:
-        values = {
-            python: convert(given[name]) if name in given else default
-            for name, python, default, convert in arguments
-        }
         strawberry_info = schema.config.info_class(_raw_info=info, _field=definition)
-        return await chain(source, strawberry_info, **values)
+        return await chain(source, strawberry_info, **python_values(given))
 
     field.resolve = resolve

@@ -23,9 +23,12 @@ def free_port() -> int:
 
 
 class Server:
-    """Started in the constructor, healthy when it returns; ``env`` adds variables."""
+    """Started in the constructor, healthy when it returns; ``env`` adds variables;
+    ``argv`` replaces ``python main.py`` (run in the repository's root)."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, data_dir: Path, env: dict[str, str] | None = None, argv: list[str] | None = None
+    ) -> None:
         self.port = free_port()
         environment = {
             k: v for k, v in os.environ.items() if k not in ("MONGODB_URL", "JWT_SECRET")
@@ -33,7 +36,7 @@ class Server:
         environment.update(DATA_DIR=str(data_dir), PORT=str(self.port), EMBEDDED_FSYNC_SECONDS="1")
         environment.update(env or {})
         self.process = subprocess.Popen(
-            [sys.executable, "main.py"],
+            argv or [sys.executable, "main.py"],
             cwd=ROOT,
             env=environment,
             stdout=subprocess.PIPE,

@@ -1,0 +1,556 @@
+"""Answer known tracking documents without Strawberry's execution (the tracking fast path).
+
+Most requests a storefront sends are the same ``trackEvent`` or ``trackEvents``
+document with new variables. For those, Strawberry's execution (extension hooks,
+the document cache, graphql-core's executor, the completion of every item) costs
+more than the event itself. ``FastDocuments`` keeps, per exact query text and
+``operationName``, a *plan* for documents that the real schema parsed and
+validated and whose chosen operation has one simple shape:
+
+* a ``mutation`` whose selection is one field served by ``schema.fast_path``
+  with no field extension (``trackEvent``, ``trackEvents``), with any arguments
+  (variables or literals) and an optional alias;
+* below it only fields of plain data (Strawberry's attribute resolvers, no
+  ``is_type_of``), aliases allowed, ``__typename`` allowed, no response key
+  twice in one selection;
+* no directive, fragment or fragment spread anywhere in the document.
+
+A plan is learned only after the slow path answered a request with the text
+without a request error, and only for texts up to ``MAX_QUERY_CHARS`` that
+mention ``trackEvent``; other texts are never looked at twice (a refused text is
+remembered as such). At most ``MAX_PLANS`` texts are remembered, least recently
+used dropped first; a plan keeps its text and a location-free AST, so the whole
+cache stays under a few MiB however many distinct texts arrive.
+
+With a plan, a POST runs what graphql-core would run and nothing else: variable
+coercion, ``get_argument_values``, the field's handler (``schema.fast_path.DIRECT``),
+and the completion of the result as graphql-core completes it when every value is
+what its type expects. Variables are coerced by ``Coercion`` when every value is
+plainly valid (strings for String and ID, finite floats and integers up to 2^53
+for Float, anything for JSON, objects with known keys and every required one,
+lists as lists), with graphql-core's results (defaults filled in, integers made
+floats); any other value goes to graphql-core's ``get_variable_values``.
+
+The answer is the one the slow path gives (same JSON, status and headers:
+``app.graphql_http`` builds both). Anything else falls back:
+
+* before the handler runs (variables or arguments that do not coerce): the
+  request goes the slow path, which reports the errors as it always did;
+* once the handler has run (it raised, or returned a value the fast completion
+  does not take, such as a null where the type forbids one) nothing may run it
+  again: the document is executed by graphql-core with the handler's outcome
+  put in its place (a middleware returns or raises it), so errors, paths,
+  locations and nulls are graphql-core's own; errors are logged and coded as
+  ``schema.schema.Schema.execute`` does.
+
+``fast=False`` on ``GraphQLEndpoint`` turns the fast path off (tests compare).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from inspect import isawaitable
+from operator import attrgetter
+from typing import Any, NoReturn, TypeGuard, cast
+
+from graphql import (
+    DocumentNode,
+    FieldNode,
+    GraphQLError,
+    GraphQLField,
+    GraphQLFloat,
+    GraphQLID,
+    GraphQLInputObjectType,
+    GraphQLInputType,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLString,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+    execute,
+    is_required_input_field,
+    parse,
+)
+from graphql.execution.get_variable_signature import (
+    GraphQLVariableSignature,
+    get_variable_signature,
+)
+from graphql.execution.values import (
+    VariableValues,
+    VariableValueSource,
+    get_argument_values,
+    get_variable_values,
+)
+from graphql.pyutils import Undefined
+from graphql.utilities.coerce_input_value import coerce_default_value
+from strawberry import Schema
+from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.types import ExecutionResult
+from strawberry.types.field import StrawberryField
+
+from schema.errors import coded
+from schema.fast_path import DEFINITION, DIRECT, Direct
+from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
+
+MAX_PLANS = 64
+MAX_QUERY_CHARS = 2048
+# Only texts naming one of the fields served here are worth a look.
+MARKER = "trackEvent"
+
+Complete = Callable[[Any], Any]
+
+
+class NotPlain(Exception):
+    """The fast completion met a value it does not take: graphql-core completes it."""
+
+
+def _not_plain() -> NoReturn:
+    raise NotPlain
+
+
+class Declined(Exception):
+    """A value ``Coercion`` does not take: graphql-core coerces it (or refuses it)."""
+
+
+def _decline() -> NoReturn:
+    raise Declined
+
+
+Coerce = Callable[[Any], Any]
+# Float takes integers that a float holds exactly (coerce_float_from_int refuses others).
+EXACT_INT = 2**53
+
+
+def _coerce_string(value: Any) -> Any:
+    if value is None or type(value) is str:
+        return value
+    _decline()
+
+
+def _coerce_float(value: Any) -> Any:
+    kind = type(value)
+    if value is None or (kind is float and math.isfinite(value)):
+        return value
+    if kind is int and -EXACT_INT <= value <= EXACT_INT:
+        return float(value)
+    _decline()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def _is_identity(scalar: GraphQLScalarType) -> bool:
+    probe = object()
+    try:
+        return scalar.coerce_input_value(probe) is probe
+    except Exception:
+        return False
+
+
+def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
+    if scalar is GraphQLString or scalar is GraphQLID:  # ID takes numbers too: declined
+        return _coerce_string
+    if scalar is GraphQLFloat:
+        return _coerce_float
+    if scalar.name == "JSON" and _is_identity(scalar):  # strawberry.scalars.JSON
+        return _identity
+    return None
+
+
+def _object_coercion(type_: GraphQLInputObjectType) -> Coerce | None:
+    if type_.is_one_of or type_.out_type is not GraphQLInputObjectType.out_type:
+        return None
+    # (name, output name, coercion, required, default or Undefined)
+    fields: list[tuple[str, str, Coerce, bool, Any]] = []
+    for name, field in type_.fields.items():
+        coerce = _input_coercion(field.type)
+        if coerce is None:
+            return None
+        required = is_required_input_field(field)
+        default = Undefined if required else coerce_default_value(field)
+        if default is not Undefined and default is not None:
+            return None  # a mutable default would be shared
+        fields.append((name, field.out_name or name, coerce, required, default))
+    known = frozenset(name for name, *_ in fields)
+
+    def coerce_object(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is not dict or not known.issuperset(value):
+            _decline()
+        coerced: dict[str, Any] = {}
+        for name, out_name, coerce, required, default in fields:
+            if name in value:
+                coerced[out_name] = coerce(value[name])
+            elif required:
+                _decline()
+            elif default is not Undefined:
+                coerced[out_name] = default
+        return coerced
+
+    return coerce_object
+
+
+def _input_coercion(type_: GraphQLInputType) -> Coerce | None:
+    """graphql-core's ``coerce_input_value`` for plainly valid values of ``type_``."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _input_coercion(type_.of_type)
+        if inner is None:
+            return None
+
+        def coerce_non_null(value: Any) -> Any:
+            return _decline() if value is None else inner(value)
+
+        return coerce_non_null
+    if isinstance(type_, GraphQLList):
+        item = _input_coercion(type_.of_type)
+        if item is None:
+            return None
+
+        def coerce_list(value: Any) -> Any:
+            if value is None:
+                return None
+            if type(value) is not list:  # one value for a list: graphql-core's to wrap
+                _decline()
+            return [item(each) for each in value]
+
+        return coerce_list
+    if isinstance(type_, GraphQLInputObjectType):
+        return _object_coercion(type_)
+    if isinstance(type_, GraphQLScalarType):
+        return _scalar_coercion(type_)
+    return None  # enums
+
+
+@dataclass(frozen=True, slots=True)
+class Coercion:
+    """The operation's variables, each given and plainly valid, as graphql-core coerces them."""
+
+    # (name, signature, coercion) per variable
+    variables: tuple[tuple[str, GraphQLVariableSignature, Coerce], ...]
+
+    @classmethod
+    def of(cls, schema: GraphQLSchema, operation: OperationDefinitionNode) -> Coercion | None:
+        variables = []
+        for definition in operation.variable_definitions or ():
+            signature = get_variable_signature(schema, definition)
+            if isinstance(signature, GraphQLError) or definition.default_value is not None:
+                return None
+            coerce = _input_coercion(signature.type)
+            if coerce is None:
+                return None
+            variables.append((signature.name, signature, coerce))
+        return cls(tuple(variables))
+
+    def __call__(self, given: dict[str, Any]) -> VariableValues | None:
+        """The coerced variables, or None when graphql-core must coerce them."""
+        sources: dict[str, VariableValueSource] = {}
+        coerced: dict[str, Any] = {}
+        try:
+            for name, signature, coerce in self.variables:
+                if name not in given:
+                    return None
+                value = given[name]
+                sources[name] = VariableValueSource(signature, value)
+                coerced[name] = coerce(value)
+        except Declined:
+            return None
+        return VariableValues(sources, coerced)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """How to answer one (query text, operationName) without the executor."""
+
+    operation: OperationDefinitionNode
+    coercion: Coercion | None
+    field: GraphQLField
+    node: FieldNode
+    key: str  # the field's response key
+    direct: Direct
+    complete: Complete
+
+
+def _leaf(type_: GraphQLLeafType) -> Complete:
+    serialize = type_.coerce_output_value
+
+    def complete(value: Any) -> Any:
+        if value is None:
+            return None
+        result = serialize(value)
+        if result is None or result is Undefined:
+            _not_plain()
+        return result
+
+    return complete
+
+
+def _non_null(inner: Complete) -> Complete:
+    def complete(value: Any) -> Any:
+        result = None if value is None else inner(value)
+        if result is None:
+            _not_plain()
+        return result
+
+    return complete
+
+
+def _list(inner: Complete) -> Complete:
+    def complete(value: Any) -> Any:
+        if value is None:
+            return None
+        if type(value) is not list:
+            _not_plain()
+        return [inner(item) for item in value]
+
+    return complete
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """What a plain attribute's resolver returns for a source object."""
+    definition = field.extensions.get(DEFINITION)
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+    ):
+        # StrawberryField.get_result: default_resolver(source, python_name).
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    assert resolve is not None
+    # Strawberry calls a plain attribute's resolver without info too.
+    return lambda source: resolve(source, None)
+
+
+def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode | None) -> Complete | None:
+    if selection_set is None or type_.is_type_of is not None:
+        return None
+    # (response key, field resolver and completion; None for __typename)
+    fields: list[tuple[str, tuple[Callable[..., Any], Complete] | None]] = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            return None
+        key = (selection.alias or selection.name).value
+        if any(key == seen for seen, _ in fields):
+            return None  # merged by graphql-core; not worth doing here
+        name = selection.name.value
+        if name == "__typename":
+            fields.append((key, None))
+            continue
+        field = type_.fields.get(name)
+        # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
+        if field is None or not getattr(field.resolve, "_is_default", False):
+            return None
+        complete = _completion(field.type, selection.selection_set)
+        if complete is None:
+            return None
+        fields.append((key, (_reader(field), complete)))
+    name = type_.name
+
+    def complete_object(value: Any) -> Any:
+        if value is None:
+            return None
+        return {key: name if read is None else read[1](read[0](value)) for key, read in fields}
+
+    return complete_object
+
+
+def _completion(
+    type_: GraphQLOutputType, selection_set: SelectionSetNode | None
+) -> Complete | None:
+    """The completion of a value of ``type_``, or None when the shape is not handled."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _completion(type_.of_type, selection_set)
+        return None if inner is None else _non_null(inner)
+    if isinstance(type_, GraphQLList):
+        inner = _completion(type_.of_type, selection_set)
+        return None if inner is None else _list(inner)
+    if isinstance(type_, GraphQLLeafType):
+        return None if selection_set is not None else _leaf(type_)
+    if isinstance(type_, GraphQLObjectType):
+        return _object(type_, selection_set)
+    return None  # interfaces and unions
+
+
+def _has_directives_or_fragments(document: DocumentNode) -> bool:
+    stack: list[SelectionSetNode] = []
+    for definition in document.definitions:
+        if not isinstance(definition, OperationDefinitionNode) or definition.directives:
+            return True
+        if any(variable.directives for variable in definition.variable_definitions or ()):
+            return True
+        stack.append(definition.selection_set)
+    while stack:
+        for selection in stack.pop().selections:
+            if not isinstance(selection, FieldNode) or selection.directives:
+                return True
+            if selection.selection_set is not None:
+                stack.append(selection.selection_set)
+    return False
+
+
+def _operation(document: DocumentNode, name: str | None) -> OperationDefinitionNode | None:
+    """The operation that runs, as ``schema.limits.OneOperation`` chooses it."""
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    if name is None:
+        return operations[0] if len(operations) == 1 else None
+    named = [o for o in operations if o.name is not None and o.name.value == name]
+    return named[0] if len(named) == 1 else None
+
+
+def plan_for(schema: Schema, query: str, operation_name: str | None) -> Plan | None:
+    """The plan of a document the schema accepts and that has a handled shape, else None."""
+    try:
+        # The parse options of the slow path (MaxTokensLimiter), without locations:
+        # a plan keeps no token chain.
+        document = parse(query, max_tokens=MAX_TOKENS, no_location=True)
+    except GraphQLError:
+        return None
+    if validate(schema._schema, document, VALIDATION_RULES):
+        return None
+    if _has_directives_or_fragments(document):
+        return None
+    operation = _operation(document, operation_name)
+    mutation = schema._schema.mutation_type
+    if operation is None or operation.operation != OperationType.MUTATION or mutation is None:
+        return None
+    (selection, *others) = operation.selection_set.selections
+    if others or not isinstance(selection, FieldNode):
+        return None
+    field = mutation.fields.get(selection.name.value)
+    direct = field.extensions.get(DIRECT) if field is not None else None
+    if field is None or direct is None:
+        return None
+    complete = _completion(field.type, selection.selection_set)
+    if complete is None:
+        return None
+    key = (selection.alias or selection.name).value
+    coercion = Coercion.of(schema._schema, operation)
+    return Plan(operation, coercion, field, selection, key, direct, complete)
+
+
+@dataclass(frozen=True, slots=True)
+class Unknown:
+    """A text planned once and refused (not a handled shape): not looked at again."""
+
+
+REFUSED = Unknown()
+
+
+@dataclass
+class FastDocuments:
+    """The plans, least recently used dropped first past ``max_plans``."""
+
+    schema: Schema
+    max_plans: int = MAX_PLANS
+    max_query_chars: int = MAX_QUERY_CHARS
+
+    def __post_init__(self) -> None:
+        self.plans: OrderedDict[tuple[str, str | None], Plan | Unknown] = OrderedDict()
+        # Requests answered here, sent back to the slow path, answered by a replay.
+        self.answered = self.declined = self.replayed = 0
+
+    def get(self, query: str, operation_name: str | None) -> Plan | None:
+        found = self.plans.get((query, operation_name))
+        if found is None or isinstance(found, Unknown):
+            return None
+        self.plans.move_to_end((query, operation_name))
+        return found
+
+    def learn(self, query: str, operation_name: str | None) -> None:
+        """Plan a text the slow path just ran (once; refused texts are remembered too)."""
+        key = (query, operation_name)
+        if key in self.plans or len(query) > self.max_query_chars or MARKER not in query:
+            return
+        self.plans[key] = plan_for(self.schema, query, operation_name) or REFUSED
+        while len(self.plans) > self.max_plans:
+            self.plans.popitem(last=False)
+
+    async def run(
+        self,
+        plan: Plan,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        extensions: dict[str, Any] | None,
+    ) -> ExecutionResult | None:
+        """The answer, or None when the slow path must answer (nothing has run yet)."""
+        given = variables or {}
+        coerced: VariableValues | list[GraphQLError] | None = None
+        if plan.coercion is not None:
+            coerced = plan.coercion(given)
+        if coerced is None:
+            definitions = plan.operation.variable_definitions or ()
+            coerced = get_variable_values(self.schema._schema, definitions, given)
+        if not isinstance(coerced, VariableValues):
+            self.declined += 1
+            return None
+        try:
+            arguments = get_argument_values(plan.field, plan.node, coerced)
+        except GraphQLError:
+            self.declined += 1
+            return None
+        try:
+            outcome = await plan.direct(context, arguments)
+        except Exception as error:
+            outcome = error
+        else:
+            try:
+                data = {plan.key: plan.complete(outcome)}
+            except Exception:  # the value is graphql-core's to complete (or refuse)
+                pass
+            else:
+                self.answered += 1
+                return ExecutionResult(data=data, errors=None)
+        self.replayed += 1
+        return await self._replay(query, operation_name, variables, context, extensions, outcome)
+
+    async def _replay(
+        self,
+        query: str,
+        operation_name: str | None,
+        variables: dict[str, Any] | None,
+        context: Any,
+        extensions: dict[str, Any] | None,
+        outcome: Any,
+    ) -> ExecutionResult:
+        """graphql-core's answer when the root field resolves (or raises) ``outcome``."""
+
+        def middleware(next_: Any, source: Any, info: Any, **arguments: Any) -> Any:
+            if info.path.prev is None:  # the root field: its handler already ran
+                if isinstance(outcome, Exception):
+                    raise outcome
+                return outcome
+            return next_(source, info, **arguments)
+
+        schema = self.schema
+        # As Strawberry calls graphql-core (Schema._execute_operation).
+        executed = execute(
+            schema._schema,
+            parse(query, max_tokens=MAX_TOKENS),  # with locations, as the slow path's
+            context_value=context,
+            variable_values=variables,
+            operation_name=operation_name,
+            middleware=[middleware],
+            executor_class=schema.execution_context_class,
+            is_awaitable=cast("Callable[[Any], TypeGuard[Awaitable[Any]]]", optimized_is_awaitable),
+            operation_extensions=extensions,
+        )
+        result = await executed if isawaitable(executed) else executed
+        errors = list(result.errors or ())
+        if errors:
+            schema._process_errors(errors)
+        return ExecutionResult(
+            data=result.data, errors=[coded(error) for error in errors] if errors else None
+        )
