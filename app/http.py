@@ -21,6 +21,7 @@ from app.client_ip import client_ip
 from app.collect import Collect
 from app.cors import Cors
 from app.errors import ServerErrors, starlette_http_error
+from app.export_routes import ExportRoutes
 from app.graphql_http import GraphQLEndpoint
 from app.hanzo_routes import HanzoRoutes
 from app.landing_routes import LandingRoutes
@@ -148,6 +149,7 @@ def create_app(
             Route("/collect", Collect(schema, context).handle, methods=["POST"]),
             *UrbanStoreRoutes(schema, context).routes(),
             *HanzoRoutes(schema, context).routes(),
+            *ExportRoutes(schema, context).routes(),
             *LandingRoutes(schema, context).routes(),  # after: {tenantId} is a pattern
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
         ],
