@@ -9,7 +9,9 @@ instead of silently resolving to nothing.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Callable, Hashable
+from functools import cache
+from typing import Any, TypeVar, cast
 
 from strawberry.types.base import (
     StrawberryList,
@@ -19,26 +21,46 @@ from strawberry.types.base import (
 )
 
 T = TypeVar("T")
+Convert = Callable[[Any], Any]
 
 
 def as_type(cls: type[T], figures: Any) -> T:
     """``cls`` (a strawberry object type) built from ``figures``' same-named attributes."""
+    return cast(T, _builder(cast(Hashable, cls))(figures))
+
+
+@cache
+def _builder(cls: Any) -> Convert:
+    """How to build ``cls`` from a figures object: its fields and their converters, found
+    once per type (reading a field's type resolves annotations: costly per object)."""
     definition = get_object_definition(cls, strict=True)
-    values = {
-        field.python_name: _value(field.type, getattr(figures, field.python_name))
+    fields = [
+        (field.python_name, _converter(field.type))
         for field in definition.fields
         if field.base_resolver is None
-    }
-    return cls(**values)
+    ]
+
+    def build(figures: Any) -> Any:
+        return cls(**{name: convert(getattr(figures, name)) for name, convert in fields})
+
+    return build
 
 
-def _value(annotation: Any, value: Any) -> Any:
-    if isinstance(annotation, StrawberryOptional):
-        if value is None:
-            return None
-        annotation = annotation.of_type
-    if isinstance(annotation, StrawberryList):
-        return [_value(annotation.of_type, item) for item in value]
-    if isinstance(annotation, type) and has_object_definition(annotation):
-        return as_type(annotation, value)
+def _same(value: Any) -> Any:
     return value
+
+
+def _converter(annotation: Any) -> Convert:
+    if isinstance(annotation, StrawberryOptional):
+        inner = _converter(annotation.of_type)
+        if inner is _same:
+            return _same
+        return lambda value: None if value is None else inner(value)
+    if isinstance(annotation, StrawberryList):
+        item = _converter(annotation.of_type)
+        if item is _same:
+            return list
+        return lambda values: [item(value) for value in values]
+    if isinstance(annotation, type) and has_object_definition(annotation):
+        return lambda value: _builder(annotation)(value)
+    return _same
