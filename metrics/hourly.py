@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from core.roles import Role, in_role, in_roles, role_expression, role_flag, role_of, types_of
 from core.vocabulary import EventType
@@ -51,6 +51,29 @@ SESSION_ROLES: tuple[Role, ...] = (
     Role.BEGIN_CHECKOUT,
     Role.PURCHASE,
 )
+
+
+V = TypeVar("V")
+
+
+def overlay(partials: Sequence[dict[str, V]], join: Callable[[V, V], V]) -> dict[str, V]:
+    """Maps of consecutive pieces as one: the biggest copied (its values shared, read-only),
+    the others laid over it, ``join`` making a new value where a key is in both.
+
+    Only for states whose ``join`` does not depend on the pieces' order (a minimum, a
+    maximum, a union, a sum, values summed exactly later).
+    """
+    if not partials:
+        return {}
+    biggest = max(partials, key=len)
+    merged = dict(biggest)
+    for partial in partials:
+        if partial is biggest:
+            continue
+        for key, value in partial.items():
+            known = merged.get(key)
+            merged[key] = value if known is None else join(known, value)
+    return merged
 
 
 class TypeCounts(Summary[Counter[str], Counter[str]]):
@@ -350,25 +373,14 @@ class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):
         Nothing depends on the order of pieces (a maximum, a union, an exact
         sum), so the biggest piece is copied first and the others laid over it.
         """
-        if not partials:
-            return {}
-        biggest = max(partials, key=len)
-        merged = dict(biggest)
-        for partial in partials:
-            if partial is biggest:
-                continue
-            for user, lines in partial.items():
-                into = merged.get(user)
-                merged[user] = (
-                    lines
-                    if into is None
-                    else BuyerLines(
-                        max(into.last_purchase, lines.last_purchase),
-                        into.orders | lines.orders,
-                        into.line_values + lines.line_values,
-                    )
-                )
-        return merged
+        return overlay(
+            partials,
+            lambda known, lines: BuyerLines(
+                max(known.last_purchase, lines.last_purchase),
+                known.orders | lines.orders,
+                known.line_values + lines.line_values,
+            ),
+        )
 
     def combine(self, partials: Sequence[dict[str, BuyerLines]]) -> dict[str, BuyerLines]:
         return self.merge(partials)
@@ -550,19 +562,8 @@ class Visitors(Summary[set[str], list[set[str]]]):
 
 
 def _earliest(partials: Sequence[dict[str, datetime]]) -> dict[str, datetime]:
-    """Each key's earliest time over ``partials`` (the biggest copied, the others laid over)."""
-    if not partials:
-        return {}
-    biggest = max(partials, key=len)
-    merged = dict(biggest)
-    for partial in partials:
-        if partial is biggest:
-            continue
-        for key, moment in partial.items():
-            known = merged.get(key)
-            if known is None or moment < known:
-                merged[key] = moment
-    return merged
+    """Each key's earliest time over ``partials``."""
+    return overlay(partials, min)
 
 
 class _Earliest(Summary[dict[str, datetime], dict[str, datetime]]):
@@ -865,28 +866,17 @@ class SessionJourneys(Summary[dict[str, Journey], dict[str, Journey]]):
 
     def merge(self, partials: Sequence[dict[str, Journey]]) -> dict[str, Journey]:
         """Read-only journeys: a session only one piece holds keeps that piece's."""
-        if not partials:
-            return {}
-        biggest = max(partials, key=len)
-        merged = dict(biggest)
-        for partial in partials:
-            if partial is biggest:
-                continue
-            for session, journey in partial.items():
-                known = merged.get(session)
-                merged[session] = (
-                    journey
-                    if known is None
-                    else Journey(
-                        source=_earlier(known.source, journey.source),
-                        channel=_earlier(known.channel, journey.channel),
-                        campaign=_earlier(known.campaign, journey.campaign),
-                        visitors=known.visitors | journey.visitors,
-                        first_click=_earlier(known.first_click, journey.first_click),
-                        clicks=known.clicks + journey.clicks,
-                    )
-                )
-        return merged
+        return overlay(
+            partials,
+            lambda known, journey: Journey(
+                source=_earlier(known.source, journey.source),
+                channel=_earlier(known.channel, journey.channel),
+                campaign=_earlier(known.campaign, journey.campaign),
+                visitors=known.visitors | journey.visitors,
+                first_click=_earlier(known.first_click, journey.first_click),
+                clicks=known.clicks + journey.clicks,
+            ),
+        )
 
     def combine(self, partials: Sequence[dict[str, Journey]]) -> dict[str, Journey]:
         return self.merge(partials)

@@ -3,6 +3,7 @@ metrics (admin-only via @admin)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
 
@@ -167,23 +168,35 @@ def _where(given: EventFilter | None) -> dict[str, str]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class RangeArgs:
+    """The arguments every ranged view takes: the range, the tenant and the zone."""
+
+    period: str | None
+    start: date | None
+    end: date | None
+    tenant_id: str | None
+    timezone: str | None
+
+
+async def _scope(info: Info[Context, None], args: RangeArgs) -> tuple[Context, Tenant, Range]:
+    """The request's context, the tenant read, and the range in its zone."""
+    context = info.context
+    tenant, zone = await _tenant_and_zone(context, args.tenant_id, args.timezone)
+    return context, tenant, _range(context, zone, args.period, args.start, args.end)
+
+
 async def metrics(
     info: Info[Context, None],
+    args: RangeArgs,
     *,
     metric: Metric,
-    period: str | None,
-    start: date | None,
-    end: date | None,
     granularity: Granularity,
     event_type: str | None,
     where: EventFilter | None,
     compare: Comparison | None,
-    tenant_id: str | None,
-    timezone: str | None,
 ) -> MetricSeries:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
-    window = _range(context, zone, period, start, end)
+    context, tenant, window = await _scope(info, args)
     result = await metric_series(
         context.database,
         tenant=tenant.id,
@@ -199,39 +212,20 @@ async def metrics(
     return as_type(MetricSeries, result)
 
 
-async def overview(
-    info: Info[Context, None],
-    *,
-    period: str | None,
-    start: date | None,
-    end: date | None,
-    tenant_id: str | None,
-    timezone: str | None,
-) -> Overview:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
-    window = _range(context, zone, period, start, end)
+async def overview(info: Info[Context, None], args: RangeArgs) -> Overview:
+    context, tenant, window = await _scope(info, args)
     report = OverviewReport(context.database, tenant=tenant.id, window=window, now=context.now)
     return Overview(report=report, currency_code=tenant.currency)
 
 
 async def products(
-    info: Info[Context, None],
-    *,
-    period: str | None,
-    start: date | None,
-    end: date | None,
-    limit: int,
-    offset: int,
-    tenant_id: str | None,
-    timezone: str | None,
+    info: Info[Context, None], args: RangeArgs, *, limit: int, offset: int
 ) -> ProductsReport:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    context, tenant, window = await _scope(info, args)
     result = await products_report(
         context.database,
         tenant=tenant.id,
-        window=_range(context, zone, period, start, end),
+        window=window,
         limit=limit,
         offset=offset,
         now=context.now,
@@ -239,69 +233,40 @@ async def products(
     return as_type(ProductsReport, result)
 
 
-async def customers(
-    info: Info[Context, None],
-    *,
-    period: str | None,
-    start: date | None,
-    end: date | None,
-    tenant_id: str | None,
-    timezone: str | None,
-) -> CustomersReport:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+async def customers(info: Info[Context, None], args: RangeArgs) -> CustomersReport:
+    context, tenant, window = await _scope(info, args)
     result = await customers_report(
-        context.database,
-        tenant=tenant.id,
-        window=_range(context, zone, period, start, end),
-        now=context.now,
+        context.database, tenant=tenant.id, window=window, now=context.now
     )
     return as_type(CustomersReport, result)
 
 
-async def marketing(
-    info: Info[Context, None],
-    *,
-    period: str | None,
-    start: date | None,
-    end: date | None,
-    tenant_id: str | None,
-    timezone: str | None,
-) -> MarketingReport:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+async def marketing(info: Info[Context, None], args: RangeArgs) -> MarketingReport:
+    context, tenant, window = await _scope(info, args)
     result = await marketing_report(
-        context.database,
-        tenant=tenant.id,
-        window=_range(context, zone, period, start, end),
-        now=context.now,
+        context.database, tenant=tenant.id, window=window, now=context.now
     )
     return as_type(MarketingReport, result)
 
 
 async def breakdown(
     info: Info[Context, None],
+    args: RangeArgs,
     *,
     metric: Metric,
     by: Dimension,
-    period: str | None,
-    start: date | None,
-    end: date | None,
     event_type: str | None,
     where: EventFilter | None,
     limit: int,
     offset: int,
-    tenant_id: str | None,
-    timezone: str | None,
 ) -> Breakdown:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    context, tenant, window = await _scope(info, args)
     result = await breakdown_report(
         context.database,
         tenant=tenant.id,
         metric=metric,
         by=by,
-        window=_range(context, zone, period, start, end),
+        window=window,
         where=_where(where),
         event_type=checked_text(event_type, "eventType"),
         limit=limit,
@@ -313,23 +278,18 @@ async def breakdown(
 
 async def events(
     info: Info[Context, None],
+    args: RangeArgs,
     *,
     first: int,
     after: str | None,
-    period: str | None,
-    start: date | None,
-    end: date | None,
     event_type: str | None,
     where: EventFilter | None,
-    tenant_id: str | None,
-    timezone: str | None,
 ) -> EventConnection:
-    context = info.context
-    tenant, zone = await _tenant_and_zone(context, tenant_id, timezone)
+    context, tenant, window = await _scope(info, args)
     page = await events_page(
         context.database,
         tenant=tenant.id,
-        window=_range(context, zone, period, start, end),
+        window=window,
         event_type=checked_text(event_type, "eventType"),
         where=_where(where),
         first=first,

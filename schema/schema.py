@@ -16,6 +16,7 @@ from strawberry.types import ExecutionResult, Info
 from core.vocabulary import Comparison, CountMode, Dimension, Granularity, Metric
 from resolvers import admin_views, tracking
 from resolvers import tenants as tenant_resolvers
+from resolvers.admin_views import RangeArgs
 from schema.batch import TrackEventsItem
 from schema.caches import DocumentCache
 from schema.context import Context
@@ -193,16 +194,12 @@ class Query:
     ) -> MetricSeries:
         return await admin_views.metrics(
             info,
+            RangeArgs(period, start, end, tenant_id, timezone),
             metric=metric,
-            period=period,
-            start=start,
-            end=end,
             granularity=granularity,
             event_type=event_type,
             where=filter,
             compare=compare,
-            tenant_id=tenant_id,
-            timezone=timezone,
         )
 
     @strawberry.field(
@@ -219,9 +216,7 @@ class Query:
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> Overview:
-        return await admin_views.overview(
-            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
-        )
+        return await admin_views.overview(info, RangeArgs(period, start, end, tenant_id, timezone))
 
     @strawberry.field(
         description="Admin only. Per product: views, carts, purchases, units, revenue and "
@@ -240,14 +235,7 @@ class Query:
         timezone: ZoneArg = None,
     ) -> ProductsReport:
         return await admin_views.products(
-            info,
-            period=period,
-            start=start,
-            end=end,
-            limit=limit,
-            offset=offset,
-            tenant_id=tenant_id,
-            timezone=timezone,
+            info, RangeArgs(period, start, end, tenant_id, timezone), limit=limit, offset=offset
         )
 
     @strawberry.field(
@@ -264,9 +252,7 @@ class Query:
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> CustomersReport:
-        return await admin_views.customers(
-            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
-        )
+        return await admin_views.customers(info, RangeArgs(period, start, end, tenant_id, timezone))
 
     @strawberry.field(
         description="Admin only. Sessions, visitors, orders, revenue and conversion per session "
@@ -282,9 +268,7 @@ class Query:
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> MarketingReport:
-        return await admin_views.marketing(
-            info, period=period, start=start, end=end, tenant_id=tenant_id, timezone=timezone
-        )
+        return await admin_views.marketing(info, RangeArgs(period, start, end, tenant_id, timezone))
 
     @strawberry.field(
         description="Admin only. A metric per key of a dimension over a range, with each key's "
@@ -312,17 +296,13 @@ class Query:
     ) -> Breakdown:
         return await admin_views.breakdown(
             info,
+            RangeArgs(period, start, end, tenant_id, timezone),
             metric=metric,
             by=by,
-            period=period,
-            start=start,
-            end=end,
             event_type=event_type,
             where=filter,
             limit=limit,
             offset=offset,
-            tenant_id=tenant_id,
-            timezone=timezone,
         )
 
     @strawberry.field(
@@ -353,15 +333,11 @@ class Query:
     ) -> EventConnection:
         return await admin_views.events(
             info,
+            RangeArgs(period, start, end, tenant_id, timezone),
             first=first,
             after=after,
-            period=period,
-            start=start,
-            end=end,
             event_type=event_type,
             where=filter,
-            tenant_id=tenant_id,
-            timezone=timezone,
         )
 
     @strawberry.field(
