@@ -78,6 +78,12 @@ EndArg = Annotated[
     strawberry.argument(description="Last day, included (local); default today; not with period."),
 ]
 
+MetricTypeArg = Annotated[
+    str | None, strawberry.argument(description="The type EVENTS counts (required there).")
+]
+FilterArg = Annotated[
+    EventFilter | None, strawberry.argument(description="Only matching events count.")
+]
 LimitArg = Annotated[int, strawberry.argument(description="Rows to answer, 1 to 100.")]
 OffsetArg = Annotated[int, strawberry.argument(description="Rows to skip first, at most 10,000.")]
 
@@ -180,12 +186,8 @@ class Query:
         granularity: Annotated[
             Granularity, strawberry.argument(description="Bucket size; default DAY.")
         ] = Granularity.DAY,
-        event_type: Annotated[
-            str | None, strawberry.argument(description="The type EVENTS counts (required there).")
-        ] = None,
-        filter: Annotated[
-            EventFilter | None, strawberry.argument(description="Only matching events count.")
-        ] = None,
+        event_type: MetricTypeArg = None,
+        filter: FilterArg = None,
         compare: Annotated[
             Comparison | None, strawberry.argument(description="Also answer a compared range.")
         ] = None,
@@ -283,12 +285,8 @@ class Query:
         period: PeriodArg = None,
         start: StartArg = None,
         end: EndArg = None,
-        event_type: Annotated[
-            str | None, strawberry.argument(description="The type EVENTS counts (required there).")
-        ] = None,
-        filter: Annotated[
-            EventFilter | None, strawberry.argument(description="Only matching events count.")
-        ] = None,
+        event_type: MetricTypeArg = None,
+        filter: FilterArg = None,
         limit: Annotated[int, strawberry.argument(description="Rows to answer, 1 to 100.")] = 10,
         offset: OffsetArg = 0,
         tenant_id: TenantArg = None,
@@ -325,9 +323,7 @@ class Query:
         event_type: Annotated[
             str | None, strawberry.argument(description="Only this type (or a role's types).")
         ] = None,
-        filter: Annotated[
-            EventFilter | None, strawberry.argument(description="Only matching events.")
-        ] = None,
+        filter: FilterArg = None,
         tenant_id: TenantArg = None,
         timezone: ZoneArg = None,
     ) -> EventConnection:
