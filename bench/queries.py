@@ -64,6 +64,18 @@ ADMIN_QUERIES: dict[str, str] = {
         'query { metrics(metric: VISITORS, period: "12m", granularity: MONTH) { total } }'
     ),
     "sessions_30d": "query { metrics(metric: SESSIONS) { total dataPoints { date value } } }",
+    # issue 11's speed targets: a breakdown, an ordered funnel and the overview over 30 days.
+    "breakdown_source_30d": (
+        "query { breakdown(metric: SESSIONS, by: SOURCE) { total rows { key value share } } }"
+    ),
+    "funnel_ordered_30d": (
+        'query { funnel(period: "30d", ordered: true, steps: ["page_view", "product_view", '
+        '"add_to_cart", "purchase"]) { steps { step count conversionFromPrevious } } }'
+    ),
+    "overview_30d": (
+        "query { overview { revenue { value previous change } orders { value previous } "
+        "averageOrderValue { value } conversionRate { value } visitors { value previous } } }"
+    ),
 }
 
 # What a storefront sends most: a product view from a campaign, with a little metadata.

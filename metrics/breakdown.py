@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -29,6 +30,7 @@ from metrics.hourly import (
     Orders,
     SessionActivity,
     SessionJourneys,
+    SessionPurchases,
     TypeCounts,
     Visitors,
     distinct_count,
@@ -103,9 +105,16 @@ class _Reader:
             now=self.now,
         )
 
+    @property
+    def by_session(self) -> bool:
+        return self.dimension not in EVENT_FIELDS
+
+    async def journeys(self, where: dict[str, str]) -> dict[str, Journey]:
+        return await self._over(SessionJourneys(where))  # type: ignore[no-any-return]
+
     async def session_keys(self, where: dict[str, str]) -> dict[str, str]:
         if self._sessions is None:
-            journeys = await self._over(SessionJourneys(where))
+            journeys = await self.journeys(where)
             key_of = _session_key(self.dimension)
             self._sessions = {
                 session: key
@@ -113,6 +122,10 @@ class _Reader:
                 if (key := key_of(journey)) is not None
             }
         return self._sessions
+
+    async def buying_sessions(self, where: dict[str, str]) -> set[str]:
+        """Sessions with a purchase-role event (few: a few in a hundred)."""
+        return set(await self._over(SessionPurchases(where)))
 
     async def per_key(
         self, summary: Summary[Any, Any], where: dict[str, str]
@@ -171,6 +184,20 @@ async def _values(
             key: money(ratio(_lines_total(states, Metric.REVENUE), counts.get(key, 0)))
             for key, states in lines.items()
         }
+    if reader.by_session and metric in (Metric.SESSIONS, Metric.CONVERSION_RATE, Metric.VISITORS):
+        # A session has one key: count sessions (and their visitors) per key directly.
+        keys = await reader.session_keys(where)
+        sessions_of = Counter(keys.values())
+        if metric is Metric.SESSIONS:
+            return {key: float(count) for key, count in sessions_of.items()}
+        if metric is Metric.CONVERSION_RATE:
+            buying = Counter(keys[s] for s in await reader.buying_sessions(where) if s in keys)
+            return {key: percent(buying[key], count) for key, count in sessions_of.items()}
+        journeys = await reader.journeys(where)
+        seen: dict[str, set[str]] = {}
+        for session, key in keys.items():
+            seen.setdefault(key, set()).update(journeys[session].visitors)
+        return {key: float(len(found)) for key, found in seen.items()}
     if metric in (Metric.SESSIONS, Metric.CONVERSION_RATE):
         spans = await reader.per_key(SessionActivity(where), where)
         sessions = {key: sum(span.session_count for span in group) for key, group in spans.items()}

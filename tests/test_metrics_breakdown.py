@@ -78,6 +78,7 @@ async def rows(
             [("direct", 100.0, 100.0), ("google", 100.0, 100.0)],
             100.0,
         ),
+        (Metric.VISITORS, Dimension.SOURCE, [("direct", 2, 100.0), ("google", 1, 50.0)], 2),
         (Metric.SESSIONS, Dimension.CHANNEL, [("Direct", 3, 100.0)], 3),  # no channel stored
         (Metric.SESSIONS, Dimension.CAMPAIGN, [], 3),  # no campaign: left out
         # Each event's own product: a 10 × 2, b 5, none: s2's 7.50 and s3's 3.00.
