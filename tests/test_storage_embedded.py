@@ -822,3 +822,20 @@ async def test_start_up_trims_the_heap_where_the_c_library_can(
     monkeypatch.setattr(embedded_store.ctypes, "CDLL", lambda name: Other())
     db = await EmbeddedDatabase.open(tmp_path)
     await db.close()
+
+
+def test_new_ids_are_made_as_objectid_makes_them_the_counter_moved_once() -> None:
+    from bson import ObjectId
+
+    from storage.embedded.store import new_ids
+
+    before = ObjectId()
+    made = new_ids(5)
+    after = ObjectId()
+    assert new_ids(0) == []
+    assert len({oid.binary for oid in made}) == 5
+    counters = [int.from_bytes(oid.binary[9:], "big") for oid in (before, *made, after)]
+    assert counters == [(counters[0] + n) % (1 << 24) for n in range(7)]
+    # the same process random bytes, the current second
+    assert {oid.binary[4:9] for oid in (before, *made, after)} == {before.binary[4:9]}
+    assert before.generation_time <= made[0].generation_time <= after.generation_time

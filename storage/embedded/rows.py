@@ -193,10 +193,11 @@ _by_pattern: dict[
 ] = {}
 
 
-def to_row(doc: dict[str, Any]) -> Row:
+def to_row(doc: dict[str, Any], key: bytes | None = None) -> Row:
     """``doc`` as a row. It must have an ObjectId ``_id``, string ``tenantId``,
     ``eventType`` and ``dedupeKey`` and a datetime ``createdAt``
-    (``storage.embedded.recovery.event_problem``)."""
+    (``storage.embedded.recovery.event_problem``). ``key``: ``encode_key(doc["dedupeKey"])``
+    when the caller has it already (the store looked the key up with it)."""
     values = list(doc.values())
     pattern = tuple(map(is_not, values, repeat(None)))
     names = tuple(doc)
@@ -216,7 +217,9 @@ def to_row(doc: dict[str, Any]) -> Row:
     intern = sys.intern
     row = [intern(value) if value.__class__ is str else value for value in compress(values, slots)]
     # Unique to the event (interning them would only grow the table): one bytes object.
-    row[shape.ident] = doc["_id"].binary + encode_key(doc["dedupeKey"])
+    if key is None:
+        key = encode_key(doc["dedupeKey"])
+    row[shape.ident] = doc["_id"].binary + key
     row[shape.created] = micros(doc["createdAt"])
     row.append(shape)
     return tuple(row)
