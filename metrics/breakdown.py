@@ -10,18 +10,17 @@ key. COUNTRY, DEVICE, BROWSER, OS, PAGE, PRODUCT and EVENT_TYPE are each event's
 from __future__ import annotations
 
 import asyncio
-import math
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from core.clock import to_naive_utc
 from core.errors import BadUserInput
 from core.roles import Role, types_of
 from core.vocabulary import DIRECT_SOURCE, Dimension, Metric
 from metrics import summaries
+from metrics.customers import first_purchases
 from metrics.dashboard_pipelines import text_after_time_key
 from metrics.hourly import (
     FirstPurchases,
@@ -34,6 +33,7 @@ from metrics.hourly import (
     TypeCounts,
     Visitors,
     distinct_count,
+    lines_total,
 )
 from metrics.products import check_page
 from metrics.ranges import Range
@@ -148,32 +148,16 @@ class _Reader:
         return grouped
 
 
-async def _first_ever(database: Database, tenant: str, now: datetime) -> dict[str, datetime]:
-    seen_at = to_naive_utc(now)
-    return await summaries.over_range(
-        database,
-        FirstPurchases(),
-        tenant=tenant,
-        low=seen_at - timedelta(days=database.retention_days),
-        high=seen_at,
-        now=now,
-    )
-
-
-def _lines_total(states: list[dict[str, list[float]]], metric: Metric) -> float:
-    values = [v for state in states for t in types_of(Role.PURCHASE) for v in state.get(t, ())]
-    if metric is Metric.NET_REVENUE:
-        values += [-v for state in states for t in types_of(Role.REFUND) for v in state.get(t, ())]
-    return math.fsum(values)
-
-
 async def _values(
     reader: _Reader, metric: Metric, where: dict[str, str], event_type: str | None
 ) -> dict[str, float]:
     """The metric per key (rounded as shown)."""
     if metric in (Metric.REVENUE, Metric.NET_REVENUE):
         lines = await reader.per_key(LineValues(where), where)
-        return {key: money(_lines_total(states, metric)) for key, states in lines.items()}
+        return {
+            key: money(lines_total(states, less_refunds=metric is Metric.NET_REVENUE))
+            for key, states in lines.items()
+        }
     if metric in (Metric.ORDERS, Metric.AVERAGE_ORDER_VALUE):
         orders = await reader.per_key(Orders(where), where)
         counts = {key: len(set().union(*states)) for key, states in orders.items()}
@@ -181,7 +165,7 @@ async def _values(
             return {key: float(count) for key, count in counts.items()}
         lines = await reader.per_key(LineValues(where), where)
         return {
-            key: money(ratio(_lines_total(states, Metric.REVENUE), counts.get(key, 0)))
+            key: money(ratio(lines_total(states, less_refunds=False), counts.get(key, 0)))
             for key, states in lines.items()
         }
     if reader.by_session and metric in (Metric.SESSIONS, Metric.CONVERSION_RATE, Metric.VISITORS):
@@ -221,7 +205,7 @@ async def _values(
             for key, states in counts_by_type.items()
         }
         return {key: value for key, value in totals.items() if value}
-    first_ever = await _first_ever(reader.database, reader.tenant, reader.now)
+    first_ever = await first_purchases(reader.database, tenant=reader.tenant, now=reader.now)
     buyers = await reader.per_key(FirstPurchases(where), where)
     start, end = reader.window.naive
     found: dict[str, float] = {}

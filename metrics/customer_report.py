@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from core.clock import to_aware_utc, to_naive_utc
 from metrics import summaries
+from metrics.customers import first_purchases
 from metrics.hourly import BuyerActivity, FirstPurchases
 from metrics.ranges import Range
 from metrics.rounding import money, percent
@@ -62,9 +63,7 @@ async def customers_report(
     edges = [to_naive_utc(local_midnight(month, zone)) for month in months]
     edges = [edge for edge in edges if edge < seen_at]
     first_ever, in_range, lifetime = await asyncio.gather(
-        summaries.over_range(
-            database, FirstPurchases(), tenant=tenant, low=history_start, high=seen_at, now=now
-        ),
+        first_purchases(database, tenant=tenant, now=now),
         summaries.over_range(
             database, FirstPurchases(), tenant=tenant, low=window.start, high=window.end, now=now
         ),

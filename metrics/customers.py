@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from core.clock import to_naive_utc
 from metrics import summaries
-from metrics.hourly import BuyerActivity
+from metrics.hourly import BuyerActivity, FirstPurchases
 from metrics.windows import RETENTION_DAYS, Rolling, rolling
 from storage.database import Database
 
@@ -57,3 +58,16 @@ async def buyers(database: Database, *, tenant: str, now: datetime) -> list[Buye
         )
         for user, lines in sorted(lines.items())
     ]
+
+
+async def first_purchases(database: Database, *, tenant: str, now: datetime) -> dict[str, datetime]:
+    """Each logged-in buyer's first purchase (naive UTC) in all stored history, unfiltered."""
+    seen_at = to_naive_utc(now)
+    return await summaries.over_range(
+        database,
+        FirstPurchases(),
+        tenant=tenant,
+        low=seen_at - timedelta(days=database.retention_days),
+        high=seen_at,
+        now=now,
+    )

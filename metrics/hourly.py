@@ -423,6 +423,15 @@ class LineValues(Summary[dict[str, list[float]], dict[str, list[float]]]):
         return sum(len(values) for values in partial.values())
 
 
+def lines_total(states: Sequence[dict[str, list[float]]], *, less_refunds: bool) -> float:
+    """Σ lineValue of the purchase-role lines of ``states`` (``LineValues``), less the
+    refund-role lines' if ``less_refunds`` (NET_REVENUE): one exactly rounded sum."""
+    values = [v for state in states for t in types_of(Role.PURCHASE) for v in state.get(t, ())]
+    if less_refunds:
+        values += [-v for state in states for t in types_of(Role.REFUND) for v in state.get(t, ())]
+    return math.fsum(values)
+
+
 def role_total(lines: dict[str, list[float]], role: Role) -> float:
     """Σ lineValue of ``role``'s events, exactly rounded."""
     return math.fsum(value for t in types_of(role) for value in lines.get(t, ()))

@@ -17,14 +17,15 @@ import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from core.clock import to_aware_utc, to_naive_utc
+from core.clock import to_aware_utc
 from core.errors import BadUserInput
 from core.roles import Role, types_of
 from core.vocabulary import Comparison, Granularity, Metric
 from metrics import summaries
+from metrics.customers import first_purchases
 from metrics.hourly import (
     FirstPurchases,
     LineValues,
@@ -33,6 +34,7 @@ from metrics.hourly import (
     TypeCounts,
     Visitors,
     distinct_count,
+    lines_total,
     role_total,
 )
 from metrics.ranges import Range, boundaries, previous
@@ -131,20 +133,6 @@ def _bucket_of(moment: datetime, edges: Sequence[datetime]) -> int | None:
     return index if 0 <= index < len(edges) - 1 else None
 
 
-async def _first_purchases(request: _Request) -> dict[str, datetime]:
-    """Each logged-in buyer's first purchase in all stored history (no filter)."""
-    now = to_naive_utc(request.now)
-    kept = timedelta(days=request.database.retention_days)
-    return await summaries.over_range(
-        request.database,
-        FirstPurchases(),
-        tenant=request.tenant,
-        low=now - kept,
-        high=now,
-        now=request.now,
-    )
-
-
 async def _values(request: _Request, metric: Metric, edges: list[datetime]) -> list[float]:
     """Each bucket's value, then (last) the value over the whole range: ``len(edges)`` values.
 
@@ -154,17 +142,8 @@ async def _values(request: _Request, metric: Metric, edges: list[datetime]) -> l
     where = request.where
     if metric in (Metric.REVENUE, Metric.NET_REVENUE):
         lines = await _per_bucket(request, LineValues(where), edges)
-        values = [
-            role_total(bucket, Role.PURCHASE)
-            if metric is Metric.REVENUE
-            else math.fsum(
-                [
-                    *(v for t in types_of(Role.PURCHASE) for v in bucket.get(t, ())),
-                    *(-v for t in types_of(Role.REFUND) for v in bucket.get(t, ())),
-                ]
-            )
-            for bucket in lines
-        ]
+        net = metric is Metric.NET_REVENUE
+        values = [lines_total([bucket], less_refunds=net) for bucket in lines]
         points = [money(value) for value in values]
         return [*points, money(math.fsum(points))]
     if metric in (Metric.ORDERS, Metric.AVERAGE_ORDER_VALUE):
@@ -203,7 +182,7 @@ async def _values(request: _Request, metric: Metric, edges: list[datetime]) -> l
         return [*counts, sum(counts)]
     # NEW_CUSTOMERS and RETURNING_CUSTOMERS: the buyers of each bucket (filtered),
     # against each buyer's first purchase ever (not filtered).
-    first_ever = await _first_purchases(request)
+    first_ever = await first_purchases(request.database, tenant=request.tenant, now=request.now)
     buyers = [
         *await _per_bucket(request, FirstPurchases(where), edges),
         *await _per_bucket(request, FirstPurchases(where), whole),
