@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from core.errors import BadUserInput
-from core.roles import Role, types_of
+from metrics.hourly import step_types
 from metrics.ranges import Range
 from storage.database import Database, EventPosition
 
@@ -53,11 +53,9 @@ def decode_cursor(cursor: str) -> EventPosition:
 
 
 def event_types(event_type: str | None) -> list[str] | None:
-    """The types an ``eventType`` argument means: the type itself, or a role's types."""
-    if event_type is None:
-        return None
-    role = Role._value2member_map_.get(event_type)
-    return [event_type, *types_of(role)] if isinstance(role, Role) else [event_type]
+    """The types an ``eventType`` argument means: the type itself, or a role's types (as a
+    funnel step matches them, ``metrics.hourly.step_types``)."""
+    return None if event_type is None else sorted(step_types([event_type])[0])
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,30 +101,3 @@ async def events_page(
         return EventsPage(edges, True, encode_cursor(page.resume))
     end = edges[-1][0] if edges else after
     return EventsPage(edges, False, end)
-
-
-async def all_events(
-    database: Database,
-    *,
-    tenant: str,
-    window: Range,
-    event_type: str | None,
-    where: Mapping[str, str],
-) -> AsyncIterator[dict[str, Any]]:
-    """Every event of the range, in order, a page of ``MAX_FIRST`` at a time."""
-    after = None
-    while True:
-        page = await events_page(
-            database,
-            tenant=tenant,
-            window=window,
-            event_type=event_type,
-            where=where,
-            first=MAX_FIRST,
-            after=after,
-        )
-        for _, doc in page.events:
-            yield doc
-        if not page.has_next_page:
-            return
-        after = page.end_cursor
