@@ -54,7 +54,7 @@ EVENT_FIELDS: Mapping[Dimension, str] = {
 DIRECT_CHANNEL = "Direct"
 
 
-def _session_key(dimension: Dimension) -> Callable[[Journey], str | None]:
+def session_key(dimension: Dimension) -> Callable[[Journey], str | None]:
     def key(journey: Journey) -> str | None:
         if dimension is Dimension.SOURCE:
             return DIRECT_SOURCE if journey.source is None else text_after_time_key(journey.source)
@@ -115,7 +115,7 @@ class _Reader:
     async def session_keys(self, where: dict[str, str]) -> dict[str, str]:
         if self._sessions is None:
             journeys = await self.journeys(where)
-            key_of = _session_key(self.dimension)
+            key_of = session_key(self.dimension)
             self._sessions = {
                 session: key
                 for session, journey in journeys.items()

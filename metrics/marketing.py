@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from core.vocabulary import DIRECT_SOURCE
+from core.vocabulary import Dimension
 from metrics import summaries
-from metrics.dashboard_pipelines import text_after_time_key
+from metrics.breakdown import session_key
 from metrics.hourly import Journey, PurchaseLine, SessionJourneys, SessionPurchases
 from metrics.ranges import Range
 from metrics.rounding import money, percent
@@ -94,14 +94,6 @@ def _rows(
     return sorted(rows, key=lambda row: (-row.sessions, row.key))
 
 
-def _source(journey: Journey) -> str:
-    return DIRECT_SOURCE if journey.source is None else text_after_time_key(journey.source)
-
-
-def _campaign(journey: Journey) -> str | None:
-    return None if journey.campaign is None else text_after_time_key(journey.campaign)
-
-
 def whatsapp_attribution(
     journeys: dict[str, Journey], purchases: dict[str, list[PurchaseLine]]
 ) -> WhatsappAttribution:
@@ -145,7 +137,7 @@ async def marketing_report(
     return MarketingReport(
         start_date=window.start,
         end_date=window.end,
-        sources=_rows(journeys, purchases, _source),
-        campaigns=_rows(journeys, purchases, _campaign),
+        sources=_rows(journeys, purchases, session_key(Dimension.SOURCE)),
+        campaigns=_rows(journeys, purchases, session_key(Dimension.CAMPAIGN)),
         whatsapp=whatsapp_attribution(journeys, purchases),
     )
