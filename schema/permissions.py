@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 from strawberry.schema_directive import Location
 from strawberry.types import Info
 
@@ -22,6 +23,16 @@ from schema.context import Context
 )
 class Admin:
     pass
+
+
+@strawberry.schema_directive(
+    locations=[Location.FIELD_DEFINITION],
+    name="cost",
+    description="Points one use of the field spends of the token's query budget for the "
+    "tenant it reads (README, Query budget).",
+)
+class Cost:
+    points: int
 
 
 class IsAdmin(BasePermission):
@@ -48,3 +59,22 @@ class IsAdmin(BasePermission):
         if not identity.may_read(tenant):
             raise Forbidden(f"the token's tenant scope does not include {tenant!r}")
         return True
+
+
+def admin_field(
+    description: str,
+    *,
+    cost: int,
+    scoped: bool = True,
+    kind: Callable[..., Any] = strawberry.field,
+) -> Any:
+    """An admin field (``kind``: strawberry.field, .mutation or .subscription): the
+    ``@admin`` directive and the check that enforces it (``scoped``: the token's tenant
+    scope must cover the field's tenantId, or upsertTenant's id), and its ``@cost``,
+    stated in the description too."""
+    unit = "point" if cost == 1 else "points"
+    return kind(
+        description=f"Admin only. {description} Cost: {cost} {unit} of the query budget.",
+        extensions=[PermissionExtension(permissions=[IsAdmin(scoped=scoped)])],
+        directives=[Cost(points=cost)],
+    )

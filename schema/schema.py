@@ -8,8 +8,6 @@ from typing import Annotated, Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import MaxTokensLimiter
-from strawberry.extensions.field_extension import FieldExtension
-from strawberry.permission import PermissionExtension
 from strawberry.types import ExecutionContext as StrawberryContext
 from strawberry.types import ExecutionResult, Info
 
@@ -30,7 +28,7 @@ from schema.inputs import (
     input_fields,
 )
 from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
-from schema.permissions import IsAdmin
+from schema.permissions import admin_field
 from schema.types import (
     Alert,
     Breakdown,
@@ -88,17 +86,11 @@ LimitArg = Annotated[int, strawberry.argument(description="Rows to answer, 1 to 
 OffsetArg = Annotated[int, strawberry.argument(description="Rows to skip first, at most 10,000.")]
 
 
-def admin(*, scoped: bool = True) -> list[FieldExtension]:
-    """The @admin directive in the SDL, and the check that enforces it (``scoped``: the
-    token's tenant scope must cover the field's tenantId, or upsertTenant's id)."""
-    return [PermissionExtension(permissions=[IsAdmin(scoped=scoped)])]
-
-
 @strawberry.type(description="Admin-only analytics views (bearer JWT with is_admin: true).")
 class Query:
-    @strawberry.field(
-        description="Admin only. This week's KPIs (`docs/metrics.md`, dashboardStats).",
-        extensions=admin(),
+    @admin_field(
+        "This week's KPIs (`docs/metrics.md`, dashboardStats).",
+        cost=3,
     )
     async def dashboard_stats(
         self,
@@ -111,10 +103,10 @@ class Query:
     ) -> DashboardStats:
         return await admin_views.dashboard_stats(info, mode, tenant_id, timezone)
 
-    @strawberry.field(
-        description="Admin only. Distinct sessions at each funnel step between two dates (or "
+    @admin_field(
+        "Distinct sessions at each funnel step between two dates (or "
         "over a period), any steps, ordered or not.",
-        extensions=admin(),
+        cost=2,
     )
     async def funnel(
         self,
@@ -171,10 +163,10 @@ class Query:
             period=period,
         )
 
-    @strawberry.field(
-        description="Admin only. A metric per bucket of a range, its total and, with compare, "
+    @admin_field(
+        "A metric per bucket of a range, its total and, with compare, "
         "the compared range (`docs/metrics.md`, Metrics).",
-        extensions=admin(),
+        cost=2,
     )
     async def metrics(
         self,
@@ -204,10 +196,10 @@ class Query:
             compare=compare,
         )
 
-    @strawberry.field(
-        description="Admin only. Revenue, orders, average order, conversion and visitors over "
+    @admin_field(
+        "Revenue, orders, average order, conversion and visitors over "
         "a range, each with the previous period (`docs/metrics.md`, overview).",
-        extensions=admin(),
+        cost=3,
     )
     async def overview(
         self,
@@ -220,10 +212,10 @@ class Query:
     ) -> Overview:
         return await admin_views.overview(info, RangeArgs(period, start, end, tenant_id, timezone))
 
-    @strawberry.field(
-        description="Admin only. Per product: views, carts, purchases, units, revenue and "
+    @admin_field(
+        "Per product: views, carts, purchases, units, revenue and "
         "rates over a range, by revenue (`docs/metrics.md`, products).",
-        extensions=admin(),
+        cost=3,
     )
     async def products(
         self,
@@ -240,10 +232,10 @@ class Query:
             info, RangeArgs(period, start, end, tenant_id, timezone), limit=limit, offset=offset
         )
 
-    @strawberry.field(
-        description="Admin only. New and returning customers, lifetime value and monthly "
+    @admin_field(
+        "New and returning customers, lifetime value and monthly "
         "cohorts over a range (`docs/metrics.md`, customers).",
-        extensions=admin(),
+        cost=5,
     )
     async def customers(
         self,
@@ -256,10 +248,10 @@ class Query:
     ) -> CustomersReport:
         return await admin_views.customers(info, RangeArgs(period, start, end, tenant_id, timezone))
 
-    @strawberry.field(
-        description="Admin only. Sessions, visitors, orders, revenue and conversion per session "
+    @admin_field(
+        "Sessions, visitors, orders, revenue and conversion per session "
         "source and campaign, and WhatsApp attribution (`docs/metrics.md`, marketing).",
-        extensions=admin(),
+        cost=5,
     )
     async def marketing(
         self,
@@ -272,10 +264,10 @@ class Query:
     ) -> MarketingReport:
         return await admin_views.marketing(info, RangeArgs(period, start, end, tenant_id, timezone))
 
-    @strawberry.field(
-        description="Admin only. A metric per key of a dimension over a range, with each key's "
+    @admin_field(
+        "A metric per key of a dimension over a range, with each key's "
         "share of the total (`docs/metrics.md`, breakdown).",
-        extensions=admin(),
+        cost=5,
     )
     async def breakdown(
         self,
@@ -303,10 +295,10 @@ class Query:
             offset=offset,
         )
 
-    @strawberry.field(
-        description="Admin only. Stored events of a range in (createdAt, id) order, a page at "
+    @admin_field(
+        "Stored events of a range in (createdAt, id) order, a page at "
         "a time (Relay connection; bot traffic left out, as in every view).",
-        extensions=admin(),
+        cost=10,
     )
     async def events(
         self,
@@ -336,16 +328,16 @@ class Query:
             where=filter,
         )
 
-    @strawberry.field(
-        description="Admin only. RFM segments of logged-in buyers over the last 90 days.",
-        extensions=admin(),
+    @admin_field(
+        "RFM segments of logged-in buyers over the last 90 days.",
+        cost=10,
     )
     async def rfm(self, info: Info[Context, None], tenant_id: TenantArg = None) -> Rfm:
         return await admin_views.rfm(info, tenant_id)
 
-    @strawberry.field(
-        description="Admin only. Anomalies detected now, or a single ALL_CLEAR.",
-        extensions=admin(),
+    @admin_field(
+        "Anomalies detected now, or a single ALL_CLEAR.",
+        cost=3,
     )
     async def alerts(
         self,
@@ -357,27 +349,27 @@ class Query:
     ) -> list[Alert]:
         return await admin_views.alerts(info, tenant_id, lang)
 
-    @strawberry.field(
-        description="Admin only. The configured tenants in the token's scope, by id.",
-        extensions=admin(scoped=False),
+    @admin_field(
+        "The configured tenants in the token's scope, by id.",
+        cost=1,
+        scoped=False,
     )
     async def tenants(self, info: Info[Context, None]) -> list[Tenant]:
         return await tenant_resolvers.tenants(info)
 
-    @strawberry.field(
-        description="Admin only. The landing page's week: visitors, clicks, scans, time on "
+    @admin_field(
+        "The landing page's week: visitors, clicks, scans, time on "
         "page (`docs/metrics.md`, landingStats).",
-        extensions=admin(),
+        cost=2,
     )
     async def landing_stats(
         self, info: Info[Context, None], tenant_id: TenantArg = None, timezone: ZoneArg = None
     ) -> LandingStats:
         return await admin_views.landing_stats(info, tenant_id, timezone)
 
-    @strawberry.field(
-        description="Admin only. The landing page's day so far: visitors, WhatsApp clicks, "
-        "QR scans, product views.",
-        extensions=admin(),
+    @admin_field(
+        "The landing page's day so far: visitors, WhatsApp clicks, QR scans, product views.",
+        cost=1,
     )
     async def today_stats(
         self, info: Info[Context, None], tenant_id: TenantArg = None, timezone: ZoneArg = None
@@ -415,10 +407,11 @@ class Mutation:
         # tested to answer the same, as the plain strawberry resolver.
         return await tracking.track_events(info.context, [input_fields(e) for e in events])
 
-    @strawberry.mutation(
-        description="Admin only. Bring up to 1,000 historical events in. All items are validated "
-        "before anything is stored.",
-        extensions=admin(),
+    @admin_field(
+        "Bring up to 1,000 historical events in. All items are validated before anything "
+        "is stored. Imports spend no budget (`docs/metrics.md`: admin imports are not limited).",
+        cost=0,
+        kind=strawberry.mutation,
     )
     async def import_events(
         self,
@@ -428,15 +421,15 @@ class Mutation:
         ],
         tenant_id: TenantArg = None,
     ) -> ImportResult:
-        # Served by schema.fast_path in the built schema, admin() included.
+        # Served by schema.fast_path in the built schema, admin_field's check included.
         return await tracking.import_events(
             info.context, [input_fields(e) for e in events], tenant_id
         )
 
-    @strawberry.mutation(
-        description="Admin only. Create or change a tenant's settings; the token's scope must "
-        "include it.",
-        extensions=admin(),
+    @admin_field(
+        "Create or change a tenant's settings; the token's scope must include it.",
+        cost=1,
+        kind=strawberry.mutation,
     )
     async def upsert_tenant(
         self,
