@@ -16,6 +16,8 @@ Rolling windows are UTC instants, start inclusive, end exclusive. Bots excluded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,6 +25,9 @@ from zoneinfo import ZoneInfo
 
 from core.clock import to_aware_utc, to_naive_utc
 from core.vocabulary import Metric
+from metrics.activity import activity_of
+from metrics.alerts import AlertResult, alerts
+from metrics.feeds import Publish
 from metrics.filters import PEOPLE
 from metrics.ranges import parse_range
 from metrics.series import metric_total
@@ -33,6 +38,11 @@ RECENT = timedelta(minutes=5)
 LAST_MINUTE = timedelta(minutes=1)
 TOP_PAGES = 10
 VISITOR: dict[str, Any] = {"$ifNull": ["$visitorId", "$sessionId"]}
+# Alerts are recomputed at most this often however many events arrive...
+ALERTS_THROTTLE_SECONDS = 1.0
+# ...and this often without events: their windows roll (an hour-old payment error leaves).
+ALERTS_REFRESH_SECONDS = 60.0
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,3 +145,54 @@ async def live_stats(
         revenue_today=revenue,
         top_pages=pass_.top_pages,
     )
+
+
+async def stats_feed(
+    publish: Publish[LiveStats],
+    database: Database,
+    *,
+    tenant: str,
+    zone: ZoneInfo,
+    interval: float,
+    retention_days: int,
+    clock: Clock,
+) -> None:
+    """A liveStats feed's producer: the figures now, then every ``interval`` seconds."""
+    while True:
+        publish(
+            await live_stats(
+                database, tenant=tenant, zone=zone, now=clock(), retention_days=retention_days
+            )
+        )
+        await asyncio.sleep(interval)
+
+
+def _shown(found: list[AlertResult]) -> list[tuple[object, ...]]:
+    # What a reader sees change: everything but the timestamp (the computation time).
+    return [(a.type, a.severity, a.message, a.value, a.product_slug) for a in found]
+
+
+async def alerts_feed(
+    publish: Publish[list[AlertResult]],
+    database: Database,
+    *,
+    tenant: str,
+    lang: str,
+    clock: Clock,
+) -> None:
+    """An alertsChanged feed's producer: the alerts now, then each time they differ.
+
+    Recomputed when the tenant got events (``metrics.activity``), at most once per
+    ``ALERTS_THROTTLE_SECONDS``, and every ``ALERTS_REFRESH_SECONDS`` regardless.
+    """
+    with activity_of(database).listen(tenant) as woken:
+        shown: list[tuple[object, ...]] | None = None
+        while True:
+            woken.clear()  # before computing: events arriving meanwhile wake the next round
+            found = await alerts(database, tenant=tenant, now=clock(), lang=lang)
+            if _shown(found) != shown:
+                shown = _shown(found)
+                publish(found)
+            await asyncio.sleep(ALERTS_THROTTLE_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), ALERTS_REFRESH_SECONDS)
