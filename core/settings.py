@@ -70,6 +70,9 @@ class Settings:
     def query_budget(self) -> bool:
         return self.query_budget_points > 0 and self.query_budget_refill_per_second > 0
 
+    # Live subscriptions one token may hold open at once, per server process.
+    live_subscriptions_per_token: int = 10
+
     @property
     def embedded(self) -> bool:
         """True when events live in the in-process store under ``data_dir``."""
@@ -195,4 +198,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         query_budget_refill_per_second=_number(
             env, "QUERY_BUDGET_REFILL_PER_SECOND", 20.0, float, 0.0, 1e9
         ),
+        live_subscriptions_per_token=_number(env, "LIVE_SUBSCRIPTIONS_PER_TOKEN", 10, int, 1, 1000),
     )
