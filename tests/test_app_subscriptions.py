@@ -25,7 +25,7 @@ from app.http import create_app
 from core.settings import load_settings
 from metrics.activity import activity_of
 from resolvers import live
-from tests.conftest import SECRET, token
+from tests.conftest import FREE, SECRET, cost, token
 
 with warnings.catch_warnings():
     # Starlette 1.x would rather drive its test client with httpx2; httpx still works.
@@ -65,6 +65,9 @@ def make_client(
             "JWT_SECRET": SECRET,
             "EMBEDDED_QUERY_WORKERS": "0",
             "EMBEDDED_FSYNC_SECONDS": "0",
+            # No query budget unless a test sets one: each message states the
+            # subscription's cost, with no balance (schema.cost).
+            "QUERY_BUDGET_POINTS": "0",
             **env,
         }
     )
@@ -196,7 +199,7 @@ def test_alerts_now_then_only_when_they_change(client: TestClient) -> None:
         assert ws.receive_json() == {
             "id": "a",
             "type": "next",
-            "payload": {"data": {"alertsChanged": [ALL_CLEAR]}},
+            "payload": {"data": {"alertsChanged": [ALL_CLEAR]}, "extensions": cost(1)},
         }
         # A page view changes no alert: recomputed, not sent.
         seed(client, ev("page_view", timedelta(minutes=3)))
@@ -290,7 +293,8 @@ def test_live_stats_hand_counted(client: TestClient) -> None:
                             {"page": "/checkout", "visitors": 1},  # v1
                         ],
                     }
-                }
+                },
+                "extensions": cost(1),
             },
         }
         # Every interval again (the clock is fixed here: the same figures).
@@ -353,7 +357,7 @@ def test_at_most_n_subscriptions_per_token(tmp_path: Path) -> None:
         assert ws.receive_json() == {
             "id": "3",
             "type": "next",
-            "payload": {"data": {"alertsChanged": [ALL_CLEAR]}},
+            "payload": {"data": {"alertsChanged": [ALL_CLEAR]}, "extensions": cost(1)},
         }
 
 
@@ -521,7 +525,7 @@ def test_the_real_server_pushes_a_tracked_visitor(tmp_path: Path) -> None:
                 },
                 headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
             )
-            assert tracked.json() == {"data": {"trackEvent": {"status": "OK"}}}
+            assert tracked.json() == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
             deadline = time.monotonic() + WAIT
             while True:
                 message = json.loads(ws.recv(WAIT))
