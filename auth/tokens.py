@@ -12,6 +12,7 @@ reason or message depends on the secret.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -163,3 +164,9 @@ def issue_token(
     elif tenant is not None:
         claims["tenant_id"] = tenant
     return jwt.encode(claims, secret, algorithm=ALGORITHMS[0])
+
+
+def bearer_key(authorization: str | None) -> bytes:
+    """A per-token key for in-memory counters (query budgets, live subscriptions): a
+    digest of the Authorization header, so they hold no bearer secrets."""
+    return hashlib.blake2b((authorization or "").encode(), digest_size=16).digest()

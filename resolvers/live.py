@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator, Iterator
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 
 from strawberry.types import Info
 
+from auth.tokens import bearer_key
 from core.clock import parse_zone, utcnow
 from core.errors import BadUserInput, RateLimited
 from metrics import live
@@ -42,13 +42,13 @@ class Hub:
     """One process's live feeds and open subscriptions per token, for one database."""
 
     feeds: Feeds = field(default_factory=Feeds)
-    per_token: Counter[str] = field(default_factory=Counter)
+    per_token: Counter[bytes] = field(default_factory=Counter)
 
     @contextlib.contextmanager
     def admitted(self, context: Context) -> Iterator[None]:
         """Count one subscription of the context's token while the block runs."""
         # The permission checked this token; a digest keeps it out of memory.
-        key = hashlib.sha256((context.authorization or "").encode()).hexdigest()
+        key = bearer_key(context.authorization)
         limit = context.settings.live_subscriptions_per_token
         if self.per_token[key] >= limit:
             raise RateLimited(

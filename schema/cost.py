@@ -21,7 +21,6 @@ balance among the budgets it spent from, or null when it spent from none.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +41,7 @@ from graphql.execution.values import VariableValues, get_argument_values, get_va
 from graphql.utilities import get_operation_ast
 from strawberry.extensions import SchemaExtension
 
+from auth.tokens import bearer_key
 from core.errors import AppError, BadUserInput, RateLimited
 from metrics.ingest import validate_tenant
 from schema.context import Context
@@ -150,11 +150,6 @@ def charges(
     return requested, owed
 
 
-def token_key(authorization: str | None) -> bytes:
-    """A budget's token part: a digest, so budgets hold no bearer secrets."""
-    return hashlib.blake2b((authorization or "").encode(), digest_size=16).digest()
-
-
 class QueryBudget(SchemaExtension):
     """Spends the operation's cost before it runs; reports it in ``extensions.cost``."""
 
@@ -184,7 +179,7 @@ class QueryBudget(SchemaExtension):
         budgets = context.query_budgets
         if budgets is None or not owed or context.budget_paid:
             return
-        token = token_key(context.authorization)
+        token = bearer_key(context.authorization)
         most = max(owed.values())
         if most > budgets.capacity:
             raise BadUserInput(
