@@ -253,6 +253,7 @@ def measure_sizes(
                 "p50_ms": timing.p50_ms,
                 "max_ms": timing.max_ms,
                 "server_cpu_ms": timing.server_cpu_ms,
+                "first_ms": timing.first_ms,
                 "runs_ms": [round(ms, 2) for ms in timing.runs_ms],
                 "error": timing.error,
             }

@@ -216,6 +216,14 @@ def render(results: dict[str, Any]) -> str:
         ]
         out.append("\nADMIN QUERIES: server CPU ms per run (mean of the timed runs)")
         out.append(table(["query", *[f"N={s['n']:,}" for s in sizes]], rows))
+        rows = [
+            [name, *(size.get("queries", {}).get(name, {}).get("first_ms") for size in sizes)]
+            for name in names
+        ]
+        out.append(
+            "\nADMIN QUERIES: the first run, ms (right after the import: cold hour summaries)"
+        )
+        out.append(table(["query", *[f"N={s['n']:,}" for s in sizes]], rows))
         errors = [
             (s["n"], name, t["error"])
             for s in sizes
