@@ -221,7 +221,8 @@ def render(results: dict[str, Any]) -> str:
             for name in names
         ]
         out.append(
-            "\nADMIN QUERIES: the first run, ms (right after the import: cold hour summaries)"
+            "\nADMIN QUERIES: the first run, ms (after the import: cold summaries, unless an "
+            "earlier query in this list built them)"
         )
         out.append(table(["query", *[f"N={s['n']:,}" for s in sizes]], rows))
         errors = [
