@@ -40,7 +40,7 @@ ctx.live = new Live(ctx);
 const panels = PANELS.map((def) => new Panel(def, ctx));
 $("panels").append(...panels.map((p) => p.root));
 const controls = new Controls($("controls"), (state) => {
-  for (const panel of panels) panel.refresh(state);
+  for (const panel of panels) panel.update(state);
 });
 
 /** Shows the sign-in form with why; stops everything that used the token. */
@@ -48,7 +48,10 @@ function signOut(message) {
   token = null;
   clearToken();
   ctx.live.stop();
-  for (const panel of panels) panel.seq += 1; // answers still on their way are dropped
+  for (const panel of panels) {
+    panel.seq += 1; // answers still on their way are dropped
+    panel.key = undefined; // and everything is asked again after the next sign-in
+  }
   dashboard.hidden = true;
   $("sign-out").hidden = true;
   signIn.hidden = false;

@@ -2,7 +2,10 @@
 // ready states. A panel definition (panels/*.js) owns its query and what it draws:
 //
 //   { id, title, wide?, applies?(state), tools?(panel), fetch(ctx, state, panel) -> data,
-//     isEmpty?(data) -> bool, empty?: text or data -> text, render(body, data, state, panel) }
+//     isEmpty?(data) -> bool, empty?: text or data -> text, render(body, data, state, panel),
+//     depends?(state) -> what of the state it reads (default: store, zone and range) }
+
+const RANGED = (state) => [state.tenantId, state.timezone, state.range];
 
 import { AuthError } from "./api.js";
 import { el } from "./format.js";
@@ -26,6 +29,15 @@ export class Panel {
       this.body,
     );
     def.tools?.(this);
+  }
+
+  /** Asks again if what the panel reads of the page's state changed. */
+  update(state) {
+    const key = JSON.stringify((this.def.depends ?? RANGED)(state));
+    this.state = state;
+    if (key === this.key) return;
+    this.key = key;
+    this.refresh();
   }
 
   /** Asks again with the page's current state (or the one given). */

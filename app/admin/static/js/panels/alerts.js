@@ -14,6 +14,7 @@ const ALERTS_SUBSCRIPTION = `subscription AdminAlertsChanged($tenantId: ID, $lan
 export default {
   id: "alerts",
   title: "Alerts",
+  depends: (state) => [state.tenantId],
   tools(panel) {
     panel.lang = el("select", { id: "alerts-lang", onchange: () => panel.refresh() },
       el("option", { value: "en", text: "English" }),

@@ -14,6 +14,7 @@ const QUERY = `query AdminLanding($tenantId: ID, $timezone: String) {
 export default {
   id: "landing",
   title: "Landing page (last 7 days)",
+  depends: (state) => [state.tenantId, state.timezone],
   applies: (state) => /^\d+$/.test(state.tenantId),
   fetch: async (ctx, state) =>
     (await ctx.query(QUERY, { tenantId: state.tenantId, timezone: state.timezone })).landingStats,

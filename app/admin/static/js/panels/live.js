@@ -13,6 +13,7 @@ const INTERVAL_SECONDS = 5;
 export default {
   id: "live",
   title: "Live",
+  depends: (state) => [state.tenantId, state.timezone],
   async fetch(ctx, state, panel) {
     if (!(await ctx.live.available())) {
       panel.root.dataset.live = "unavailable";

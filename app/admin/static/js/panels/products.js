@@ -61,7 +61,7 @@ export default {
       body.replaceChildren(
         el(
           "div",
-          { class: "table-wrap", role: "region", "aria-label": "Products", tabindex: "0" },
+          { class: "table-wrap", role: "region", "aria-label": "Products by revenue", tabindex: "0" },
           el("table", { class: "sortable" }, el("thead", {}, el("tr", {}, head)), el("tbody", {}, rows)),
         ),
         el("p", { class: "muted", text: `${count(data.products.length)} of ${count(data.totalRows)} products, by revenue from the server; select a heading to sort.` }),

@@ -11,6 +11,7 @@ const SEGMENTS = [["VIP", "VIP"], ["LOYAL", "Loyal"], ["AT_RISK", "At risk"], ["
 export default {
   id: "rfm",
   title: "RFM segments (last 90 days)",
+  depends: (state) => [state.tenantId],
   wide: true,
   fetch: async (ctx, state) => (await ctx.query(QUERY, { tenantId: state.tenantId })).rfm,
   isEmpty: (data) => data.customers.length === 0,

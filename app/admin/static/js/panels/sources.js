@@ -16,6 +16,7 @@ function rows(list, currency) {
 export default {
   id: "sources",
   title: "Traffic sources and campaigns",
+  wide: true,
   fetch: async (ctx, state) => (await ctx.query(QUERY, rangeVariables(state))).marketing,
   isEmpty: (data) => data.sources.length === 0,
   empty: "No sessions in this range.",

@@ -14,6 +14,7 @@ const QUERY = `query AdminWeek($tenantId: ID, $timezone: String, $mode: CountMod
 export default {
   id: "week",
   title: "This week",
+  depends: (state) => [state.tenantId, state.timezone],
   tools(panel) {
     panel.mode = el("select", { id: "week-mode", onchange: () => panel.refresh() },
       el("option", { value: "TOTAL", text: "Events (TOTAL)" }),
