@@ -11,9 +11,9 @@ from dataclasses import dataclass
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount, Route
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
 from app import admin, graphiql
@@ -23,6 +23,7 @@ from app.cors import Cors
 from app.errors import ServerErrors, starlette_http_error
 from app.export_routes import ExportRoutes
 from app.graphql_http import GraphQLEndpoint
+from app.graphql_ws import LiveEndpoint
 from app.hanzo_routes import HanzoRoutes
 from app.landing_routes import LandingRoutes
 from app.limits import BodySizeLimit
@@ -62,13 +63,14 @@ class Services:
         return self._tenants
 
 
-def request_context(services: Services) -> Callable[[Request], Awaitable[Context]]:
+def request_context(services: Services) -> Callable[[HTTPConnection], Awaitable[Context]]:
     """Each request's context: the open store, the settings, the bearer header, and what
-    the request says of its caller (IP, user agent, Referer) for event context."""
+    the request says of its caller (IP, user agent, Referer) for event context. A
+    WebSocket's is made at its handshake; its token comes later (``app.graphql_ws``)."""
     settings = services.settings
     key = visitor_key(services.secret)
 
-    async def context(request: Request) -> Context:
+    async def context(request: HTTPConnection) -> Context:
         assert services.database is not None, "database not open (lifespan not run)"
         # The first value of each, as Headers.get gives it, in one pass over the headers.
         found: dict[bytes, str] = {}
@@ -144,6 +146,8 @@ def create_app(
         routes=[
             # Every method reaches the endpoint, which answers 405 in JSON itself.
             Route(GRAPHQL_PATH, endpoint),
+            # Subscriptions: the same path over a WebSocket (graphql-transport-ws).
+            WebSocketRoute(GRAPHQL_PATH, LiveEndpoint(schema, context, settings)),
             Route("/healthz", healthz, methods=["GET"]),
             Route("/tracker.js", tracker_js, methods=["GET"]),
             Route("/collect", Collect(schema, context).handle, methods=["POST"]),

@@ -61,6 +61,8 @@ class Settings:
     open_tenants: bool = True
     # The part of a tenant's minute one visitor may spend (0 = no per-visitor cap).
     rate_limit_visitor_share: float = 0.0
+    # Live subscriptions one token may hold open at once, per server process.
+    live_subscriptions_per_token: int = 10
 
     @property
     def embedded(self) -> bool:
@@ -183,4 +185,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tenant_rate_limit_per_minute=_number(env, "TENANT_RATE_LIMIT_PER_MINUTE", 100, int, 0),
         open_tenants=_flag(env, "OPEN_TENANTS", True),
         rate_limit_visitor_share=_number(env, "RATE_LIMIT_VISITOR_SHARE", 0.0, float, 0.0, 1.0),
+        live_subscriptions_per_token=_number(env, "LIVE_SUBSCRIPTIONS_PER_TOKEN", 10, int, 1, 1000),
     )

@@ -29,6 +29,7 @@ from core.vocabulary import (
     TENANT_PATTERN,
     TrackStatus,
 )
+from metrics.activity import activity_of
 from metrics.context import RequestFacts, event_context
 from metrics.lines import MAX_PRICE, MAX_QUANTITY
 from storage.database import Database
@@ -454,6 +455,7 @@ async def track_events(
     """Store live events; a key stored less than ``window_seconds`` ago is a duplicate."""
     retire_before = to_naive_utc(now) - timedelta(seconds=window_seconds)
     stored = await database.insert_events(docs, retire_before=retire_before)
+    _announce(database, docs, stored)
     return [
         TrackOutcome(_status(doc, ok), doc["sessionId"])
         for doc, ok in zip(docs, stored, strict=True)
@@ -469,5 +471,19 @@ def _status(doc: EventDocument, stored: bool) -> TrackStatus:
 async def import_events(database: Database, docs: Sequence[EventDocument]) -> tuple[int, int]:
     """Store imported events; returns (inserted, duplicates)."""
     stored = await database.insert_events(docs, retire_before=None)
+    _announce(database, docs, stored)
     inserted = sum(stored)
     return inserted, len(stored) - inserted
+
+
+def _announce(database: Database, docs: Sequence[EventDocument], stored: Sequence[bool]) -> None:
+    """Wake live subscriptions of the tenants that got people's events (metrics.activity)."""
+    activity = activity_of(database)
+    if activity.listening:  # else nothing to do: the tracking hot path pays one lookup
+        activity.notify(
+            {
+                doc["tenantId"]
+                for doc, ok in zip(docs, stored, strict=True)
+                if ok and not doc.get("bot")
+            }
+        )

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
+from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from core.errors import AppError
 
@@ -21,10 +22,12 @@ def is_client_error(error: GraphQLError) -> bool:
     original = error.original_error
     if isinstance(original, AppError):
         return True
-    # Before execution there is no path; graphql-core's own errors there, and
-    # scalars refusing a variable's value (ValueError/TypeError), are the client's.
+    # Before execution there is no path; graphql-core's own errors there, scalars
+    # refusing a variable's value (ValueError/TypeError), and an operation type the
+    # transport does not run (a query over the WebSocket), are the client's.
     return error.path is None and (
-        original is None or isinstance(original, GraphQLError | ValueError | TypeError)
+        original is None
+        or isinstance(original, GraphQLError | ValueError | TypeError | InvalidOperationTypeError)
     )
 
 

@@ -29,6 +29,7 @@ from schema.inputs import (
 )
 from schema.limits import MAX_TOKENS, OneOperation, ValidationRules
 from schema.permissions import admin_field
+from schema.subscriptions import Subscription
 from schema.types import (
     Alert,
     Breakdown,
@@ -464,6 +465,7 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
     schema = Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=[
             # Limits and the cache: schema.limits, schema.caches.
             lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),

@@ -15,9 +15,11 @@ change here.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -43,6 +45,10 @@ log = logging.getLogger(__name__)
 
 DUPLICATE_KEY = 11000
 INDEX_OPTIONS_CONFLICT = (85, 86)
+# "The $changeStream stage is only supported on replica sets" (a standalone server).
+NO_CHANGE_STREAMS = (40573,)
+# Without change streams, each watched tenant's newest event is read this often.
+POLL_SECONDS = 3.0
 
 
 # An event created longer than this before the clock was written into the past.
@@ -75,6 +81,10 @@ class EventPosition:
 class EventPage:
     events: list[dict[str, Any]]
     resume: EventPosition | None  # the last position read, if more may follow
+
+
+class ChangeStreamsUnavailable(Exception):
+    """The server offers no change streams (a standalone server, or mongomock)."""
 
 
 class Database(ABC):
@@ -127,6 +137,16 @@ class Database(ABC):
         Work is bounded: a store may stop after reading ``PAGE_SCAN`` events and answer
         fewer, with ``resume`` where to go on from (None: nothing is left).
         """
+
+    async def watch_tenants(self, watched: Callable[[], Collection[str]]) -> AsyncIterator[str]:
+        """Each time another process stores events for a tenant in ``watched()``, that
+        tenant (live subscriptions recompute then; this process's own writes are
+        announced in process by ``metrics.activity``). Runs until cancelled.
+
+        The embedded store has no other writer (its lock file): nothing ever comes.
+        """
+        return
+        yield  # an async generator that ends at once
 
     @abstractmethod
     async def count_events(self, tenant: str | None = None) -> int:
@@ -292,6 +312,70 @@ class MongoDatabase(Database):
         if len(found) == limit:
             resume = EventPosition(found[-1]["createdAt"], found[-1]["_id"])
         return EventPage(found, resume)
+
+    async def watch_tenants(self, watched: Callable[[], Collection[str]]) -> AsyncIterator[str]:
+        """A change stream of inserts on the events collection (replica set or sharded
+        cluster); where the server has none (a standalone server), polling: every
+        ``POLL_SECONDS``, each watched tenant's newest ``(createdAt, _id)`` (index
+        tenant_created_id), announced when it moved. Polling sees live tracking, not
+        an import of past events; a missed change waits for the next one."""
+        try:
+            async with contextlib.aclosing(self._inserted_tenants()) as inserted:
+                async for tenant in inserted:
+                    if tenant in watched():
+                        yield tenant
+        except ChangeStreamsUnavailable as error:
+            log.warning(
+                "no change streams (%s): polling watched tenants every %s s", error, POLL_SECONDS
+            )
+        async with contextlib.aclosing(self._polled_tenants(watched)) as polled:
+            async for tenant in polled:
+                yield tenant
+
+    async def _inserted_tenants(self) -> AsyncGenerator[str, None]:
+        # Only the tenant of each insert travels: the rest of the document is not needed.
+        pipeline = [
+            {"$match": {"operationType": "insert"}},
+            {"$project": {"fullDocument.tenantId": 1}},
+        ]
+        try:
+            stream = self._events.watch(pipeline)
+        except TypeError as error:  # mongomock: no watch at all
+            raise ChangeStreamsUnavailable(str(error)) from None
+        try:
+            async with stream:
+                async for change in stream:
+                    tenant = change.get("fullDocument", {}).get("tenantId")
+                    if isinstance(tenant, str):
+                        yield tenant
+        except OperationFailure as error:
+            if error.code not in NO_CHANGE_STREAMS:
+                raise
+            raise ChangeStreamsUnavailable(str(error)) from None
+
+    async def _polled_tenants(
+        self, watched: Callable[[], Collection[str]]
+    ) -> AsyncGenerator[str, None]:
+        seen: dict[str, EventPosition | None] = {}
+        while True:
+            tenants = sorted(watched())
+            for tenant in tenants:
+                newest = await self.newest_event(tenant)
+                if tenant in seen and seen[tenant] != newest:
+                    yield tenant
+                seen[tenant] = newest
+            for gone in set(seen) - set(tenants):
+                del seen[gone]
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def newest_event(self, tenant: str) -> EventPosition | None:
+        """The position of ``tenant``'s newest event by ``createdAt`` (None: no event)."""
+        found = await self._events.find_one(
+            {"tenantId": tenant},
+            {"_id": 1, "createdAt": 1},
+            sort=[("createdAt", -1), ("_id", -1)],
+        )
+        return None if found is None else EventPosition(found["createdAt"], found["_id"])
 
     async def count_events(self, tenant: str | None = None) -> int:
         query = {} if tenant is None else {"tenantId": tenant}
