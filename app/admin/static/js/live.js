@@ -52,14 +52,17 @@ export class Live {
         this.retries = 0;
         watch.sink.next(payload);
       },
-      error: () => {},
+      // A refused subscription (scope, arguments): an error message, the socket stays.
+      error: (payload) => {
+        if (Array.isArray(payload)) watch.sink.down(payload[0]?.message ?? "Live updates refused.");
+      },
     });
   }
 
   dropped(event, acknowledged) {
     this.socket = null;
     if (event.code === 4401) {
-      this.ctx.signOut("The live connection refused the token.");
+      this.ctx.signOut(`The token was refused: ${event.reason || "UNAUTHENTICATED"}. Paste a valid admin token.`);
       return;
     }
     const wait = RETRY_SECONDS[Math.min(this.retries, RETRY_SECONDS.length - 1)];
