@@ -129,7 +129,9 @@ async def _serve(settings: Settings, sock: socket.socket, backlog: int, limit: i
         http=guarded_protocol(
             max_connections=limit, request_timeout=settings.request_timeout_seconds
         ),
-        ws="none",
+        # Subscriptions (app.graphql_ws); the sans-I/O protocol waits while a client's
+        # buffer is full, which is what lets a client that stops reading be dropped.
+        ws="websockets-sansio",
         lifespan="on",
         log_level="warning",
         access_log=False,

@@ -169,6 +169,21 @@ class GuardedHttpProtocol(HttpToolsProtocol):
             self.guard.closed(self)
         super().connection_lost(exc)
 
+    def handle_websocket_upgrade(self) -> None:
+        # From here the socket is the WebSocket protocol's (app.graphql_ws): uvicorn never
+        # calls this protocol's connection_lost, so it leaves the deadlines and the cap
+        # now, lest it be counted for ever (or evicted as a waiting HTTP client).
+        self._in_head = False
+        self._cancel_head_timer()
+        self._cancel_stall_timer()
+        if self.timeout_keep_alive_task is not None:
+            self.timeout_keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
+        if self._counted:
+            self._counted = False
+            self.guard.closed(self)
+        super().handle_websocket_upgrade()
+
     def evict(self) -> None:
         if not self.transport.is_closing():
             self.transport.abort()
@@ -201,7 +216,8 @@ class GuardedHttpProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         super().on_message_complete()
-        if not self.cycle.response_complete:
+        # No cycle: a WebSocket upgrade (uvicorn makes none for it).
+        if self.cycle is not None and not self.cycle.response_complete:
             self.guard.busy(self)
 
     def on_response_complete(self) -> None:

@@ -152,8 +152,13 @@ class LiveHandler(BaseGraphQLTransportWSHandler[Context, None]):
         return view.send_timeout if isinstance(view, LiveEndpoint) else DEFAULT_SEND_TIMEOUT
 
     async def _drop_slow(self) -> None:
-        # The close frame is queued by the server (never awaited on the peer).
-        await self.websocket.close(SLOW_CONSUMER_CLOSE, "slow consumer: messages were not read")
+        # uvicorn queues the close frame behind what the client did not read: if even
+        # that cannot leave, its ping timeout ends the connection.
+        with contextlib.suppress(TimeoutError, WebSocketDisconnected, RuntimeError):
+            await asyncio.wait_for(
+                self.websocket.close(SLOW_CONSUMER_CLOSE, "slow consumer: messages were not read"),
+                self._send_timeout,
+            )
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         """Strawberry's, restricted to subscriptions, with every error coded."""

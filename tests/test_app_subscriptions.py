@@ -9,6 +9,7 @@ about noon: "today" then starts about 12 hours before T0, whatever the real time
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -490,3 +491,48 @@ def test_browsers_from_other_origins_are_refused_unless_allowed(tmp_path: Path) 
         # The server's own origin (the admin page it serves) is always allowed.
         with connect(client, headers={"origin": "http://testserver"}) as ws:
             init(ws)
+
+
+# -- the real server ---------------------------------------------------------------------
+
+
+def test_the_real_server_pushes_a_tracked_visitor(tmp_path: Path) -> None:
+    """uvicorn and a WebSocket client: a live event shows in liveStats within its interval."""
+    import httpx
+    from websockets.exceptions import ConnectionClosed
+    from websockets.sync.client import connect as ws_connect
+
+    from tests.live_server import Server
+
+    server = Server(tmp_path / "data", env={"JWT_SECRET": SECRET})
+    try:
+        url = server.url.replace("http://", "ws://") + "/graphql"
+        with ws_connect(url, subprotocols=[PROTOCOL], open_timeout=WAIT) as ws:
+            ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": ADMIN}}))
+            assert json.loads(ws.recv(WAIT)) == {"type": "connection_ack"}
+            query = "subscription { liveStats(intervalSeconds: 1) { visitorsNow } }"
+            ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            first = json.loads(ws.recv(WAIT))
+            assert first["payload"]["data"] == {"liveStats": {"visitorsNow": 0}}
+            tracked = httpx.post(
+                f"{server.url}/graphql",
+                json={
+                    "query": 'mutation { trackEvent(input: {eventType: "page_view"}) { status } }'
+                },
+                headers={"User-Agent": "Mozilla/5.0 (X11; Linux x86_64) Firefox/130.0"},
+            )
+            assert tracked.json() == {"data": {"trackEvent": {"status": "OK"}}}
+            deadline = time.monotonic() + WAIT
+            while True:
+                message = json.loads(ws.recv(WAIT))
+                if message["payload"]["data"] == {"liveStats": {"visitorsNow": 1}}:
+                    break
+                assert time.monotonic() < deadline
+        # The legacy protocol is refused on the real server too.
+        with ws_connect(url, subprotocols=["graphql-ws"], open_timeout=WAIT) as legacy:
+            with pytest.raises(ConnectionClosed) as refused:
+                legacy.recv(WAIT)
+            assert refused.value.rcvd is not None
+            assert refused.value.rcvd.code == 4406
+    finally:
+        server.kill()
