@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from graphql import FieldNode, SelectionSetNode, parse
 
@@ -92,6 +93,16 @@ SELECTIONS = {
         for f in ("clicks", "sessions", "ordersAfterClick", "revenueAfterClick")
     },
     "AdminAlerts": {"alerts.type", "alerts.severity", "alerts.message"},
+    # Subscriptions, over the WebSocket.
+    "AdminAlertsChanged": {"alertsChanged.type", "alertsChanged.severity", "alertsChanged.message"},
+    "AdminLiveStats": {
+        *(
+            f"liveStats.{f}"
+            for f in ("at", "visitorsNow", "eventsLastMinute", "ordersToday", "revenueToday")
+        ),
+        "liveStats.topPages.page",
+        "liveStats.topPages.visitors",
+    },
     "AdminProducts": {"products.totalRows"}
     | {
         f"products.products.{f}"
@@ -202,6 +213,8 @@ class Recorder:
 
     origin: str
     graphql: list[Sent] = field(default_factory=list)
+    subscribed: list[Sent] = field(default_factory=list)
+    connection_init: list[dict[str, Any]] = field(default_factory=list)
     urls: list[str] = field(default_factory=list)
     loaded: list[Any] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -209,6 +222,7 @@ class Recorder:
     def attach(self, page: Any) -> None:
         page.on("request", self._request)
         page.on("response", self._response)
+        page.on("websocket", self._websocket)
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
 
@@ -218,6 +232,18 @@ class Recorder:
             body = json.loads(request.post_data)
             name, fields = selection(body["query"])
             self.graphql.append(Sent(name, fields, body.get("variables") or {}, request))
+
+    def _websocket(self, socket: Any) -> None:
+        self.urls.append(socket.url)
+        socket.on("framesent", self._frame)
+
+    def _frame(self, frame: str | bytes) -> None:
+        message = json.loads(frame)
+        if message["type"] == "connection_init":
+            self.connection_init.append(message["payload"])
+        elif message["type"] == "subscribe":
+            name, fields = selection(message["payload"]["query"])
+            self.subscribed.append(Sent(name, fields, message["payload"]["variables"], None))
 
     def _response(self, response: Any) -> None:
         if response.request.method == "GET" and "/admin" in response.url:
@@ -477,8 +503,8 @@ def check_breakdown(page: Any, api: Api, args: str, by: str) -> None:
     ]
 
 
-def check_alerts(page: Any, api: Api, lang: str) -> list[list[str]]:
-    alerts = api(f'{{ alerts(tenantId: "{SHOP}", lang: "{lang}") {{ type severity message }} }}')
+def check_alerts(page: Any, api: Api, lang: str, tenant: str = SHOP) -> list[list[str]]:
+    alerts = api(f'{{ alerts(tenantId: "{tenant}", lang: "{lang}") {{ type severity message }} }}')
     shown = page.eval_on_selector_all(
         "#panel-alerts .alert",
         """lis => lis.map(li => [li.dataset.type, li.querySelector('.badge').textContent,
@@ -605,14 +631,15 @@ def test_every_panel_shows_the_api_figures_and_asks_only_for_them(
     wait_ready(page)
     assert page.input_value("#timezone") == ZONE  # the store's own zone
     assert page.is_hidden("#panel-landing")  # shop1 is not a landing page
-    assert state(page) == {
-        **{p: "ready" for p in PANELS},
-        "live": "empty",
+    assert state(page) == {**dict.fromkeys(PANELS, "ready"), "live": "ready"}
+    page.wait_for_selector('#panel-live[data-live="live"]')
+    # Nothing stored in the last minutes: the seed's events are days old.
+    assert figures(page, "live") == {
+        "Visitors now": "0",
+        "Events in the last minute": "0",
+        "Orders today": "0",
+        "Revenue today": "0.00 USD",
     }
-    assert page.get_attribute("#panel-live", "data-live") == "unavailable"
-    assert page.text_content("#panel-live .status") == (
-        "Live updates unavailable: this server offers no subscriptions."
-    )
 
     args = f'tenantId: "{SHOP}", timezone: "{ZONE}", period: "30d"'
     overview = check_kpis(page, ask, args)
@@ -742,9 +769,16 @@ def test_every_panel_shows_the_api_figures_and_asks_only_for_them(
         assert sent_one.fields == SELECTIONS[sent_one.operation], sent_one.operation
         assert sent_one.request.all_headers()["authorization"] == f"Bearer {token}"
         seen.add(sent_one.operation)
+    for sent_one in record.subscribed:
+        assert sent_one.fields == SELECTIONS[sent_one.operation], sent_one.operation
+        assert sent_one.variables["tenantId"] in (LANDING, SHOP)
+        seen.add(sent_one.operation)
     assert seen == set(SELECTIONS)
+    # The socket's token is in connection_init only (one socket for both subscriptions).
+    assert record.connection_init == [{"authorization": f"Bearer {token}"}]
+    socket = server.url.replace("http://", "ws://") + "/graphql"
     for url in record.urls:
-        assert url.startswith(f"{server.url}/") or url.startswith("data:"), url
+        assert url.startswith(f"{server.url}/") or url in ("data:,", socket), url
         assert token not in url.split("#")[0], url
     # The page's weight: every file it loaded, gzipped.
     weight = sum(len(gzip.compress(r.body(), 9)) for r in record.loaded)
@@ -801,3 +835,87 @@ def test_a_refused_token_says_so_and_asks_for_another(
     # The browser logs nothing as an error: refusals are answers (HTTP 200), not faults.
     assert record.errors == []
     context.close()
+
+
+INTERVAL_SECONDS = 5  # the live panel's liveStats(intervalSeconds)
+
+
+def track(url: str, event: dict[str, Any]) -> None:
+    response = httpx.post(
+        f"{url}/graphql",
+        json={
+            "query": "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }",
+            "variables": {"e": event},
+        },
+        headers={"User-Agent": DESKTOP_CHROME},
+        timeout=10,
+    )
+    assert response.json() == {"data": {"trackEvent": {"status": "OK"}}}
+
+
+def test_live_panel_and_alerts_change_without_a_reload(tmp_path: Path, chromium: Any) -> None:
+    server = Server(tmp_path / "data")
+    try:
+        secret = (tmp_path / "data" / "jwt_secret").read_text().strip()
+        token = issue_token(secret, email="admin@localhost", admin=True, tenant="*")
+        ask = Api(server.url, token)
+        context = chromium.new_context(user_agent=DESKTOP_CHROME)
+        page = context.new_page()
+        record = Recorder(server.url)
+        record.attach(page)
+        page.goto(f"{server.url}/admin#token={token}")
+        wait_ready(page)
+        # An empty store: every panel says so (the KPIs show zeros, alerts ALL_CLEAR).
+        assert state(page) == {
+            **dict.fromkeys(PANELS, "empty"),
+            "kpis": "ready",
+            "alerts": "ready",
+            "live": "ready",
+        }
+        assert page.text_content("#panel-funnel .status") == (
+            "No sessions reached any step in this range."
+        )
+        assert page.get_attribute("#panel-live", "data-live") == "live"
+        assert figures(page, "live") == {
+            "Visitors now": "0",
+            "Events in the last minute": "0",
+            "Orders today": "0",
+            "Revenue today": "0.00 COP",
+        }
+        assert check_alerts(page, ask, "en", tenant="default") == [
+            ["ALL_CLEAR", "INFO", "No anomalies detected at this time."]
+        ]
+        page.evaluate("window.notReloaded = true")
+
+        # A visitor's page view and purchase reach the live panel within its interval.
+        track(
+            server.url, {"eventType": "page_view", "sessionId": "v1", "url": "https://s.co/p/tee"}
+        )
+        track(
+            server.url,
+            {"eventType": "purchase", "sessionId": "v1", "productSlug": "tee", "price": 12.5},
+        )
+        page.wait_for_function(
+            """() => [...document.querySelectorAll('#panel-live dd')].map(d => d.textContent)
+                .join('|') === '1|2|1|12.50 COP'""",
+            timeout=(INTERVAL_SECONDS + 5) * 1000,
+        )
+        assert page.eval_on_selector_all(
+            "#panel-live .pages li", "lis => lis.map(li => li.textContent)"
+        ) == ["/p/tee1"]
+
+        # A payment error: the PAYMENT_ERRORS alert appears, pushed by alertsChanged.
+        track(server.url, {"eventType": "payment_error", "sessionId": "v1"})
+        page.wait_for_selector(
+            '#panel-alerts .alert[data-type="PAYMENT_ERRORS"]',
+            timeout=(INTERVAL_SECONDS + 5) * 1000,
+        )
+        shown = check_alerts(page, ask, "en", tenant="default")
+        assert ["PAYMENT_ERRORS", "CRITICAL", "1 payment errors detected in the last hour"] in shown
+        assert page.evaluate("window.notReloaded") is True
+        # Both came over the socket, not from asking again over HTTP.
+        assert [s.operation for s in record.graphql].count("AdminAlerts") == 1
+        assert record.errors == []
+        context.close()
+    finally:
+        server.kill()
