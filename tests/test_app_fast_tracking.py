@@ -24,6 +24,7 @@ import httpx
 import jwt
 import pytest
 from starlette.applications import Starlette
+from starlette.routing import Route
 
 import app.http
 from app.graphql_fast import MAX_PLANS, FastDocuments
@@ -405,7 +406,10 @@ def stored(database: EmbeddedDatabase) -> list[dict[str, Any]]:
 
 
 def endpoint_of(application: Starlette) -> GraphQLEndpoint:
-    (found,) = (r.endpoint for r in application.routes if getattr(r, "path", "") == "/graphql")
+    # The HTTP route (the WebSocket one shares its path).
+    (found,) = (
+        r.endpoint for r in application.routes if isinstance(r, Route) and r.path == "/graphql"
+    )
     assert isinstance(found, GraphQLEndpoint)
     return found
 
