@@ -8,7 +8,8 @@ without the server holding more than a page (1,000 events) of it.
 Query parameters: ``period`` or ``start``/``end`` (dates), ``eventType`` (a type or a
 role), ``tenantId``, ``timezone`` and the filter fields (``source``, ``channel``,
 ``campaign``, ``country``, ``device``, ``page``, ``productSlug``); anything else, or a
-parameter given twice, is 400. Before the first byte an error is answered as JSON
+parameter given twice, is 400. The query budget is spent once, for the first page.
+Before the first byte an error is answered as JSON
 (400, 401, 403, 429, 500); once the CSV has started, a failure ends the transfer
 without its final chunk, so a client never takes a cut file for a whole one.
 
@@ -149,6 +150,8 @@ class ExportRoutes(FieldRoutes):
         page, error = await self.run(request, PAGE, {**variables, "a": None}, context_value=context)
         if error is not None:
             return _error(error)
+        # A download spends the query budget once, as its first page (schema.cost).
+        context.budget_paid = True
 
         async def body() -> AsyncIterator[bytes]:
             current = page

@@ -33,6 +33,7 @@ from app import graphql_request, media_types
 from app.errors import HttpError, json_response
 from app.graphql_fast import FastDocuments
 from app.graphql_request import GraphQLRequest
+from schema.cost import NO_COST
 
 ContextFactory = Callable[[Request], Awaitable[Any]]
 ALLOWED = {
@@ -58,16 +59,27 @@ def _response(result: ExecutionResult, media_type: str) -> Response:
     errors = [error.formatted for error in result.errors or ()]
     body: dict[str, Any]
     status = 200
+    headers: dict[str, str] = {}
     if _is_request_error(result):
         body = {"errors": errors}
+        codes = {(e.get("extensions") or {}).get("code") for e in errors}
+        if codes == {"RATE_LIMITED"}:  # the query budget (schema.cost)
+            retry = (errors[0].get("extensions") or {}).get("retryAfter")
+            headers["Retry-After"] = str(retry)
         if media_type == media_types.GRAPHQL_RESPONSE:
-            codes = {(e.get("extensions") or {}).get("code") for e in errors}
-            status = 500 if "INTERNAL_SERVER_ERROR" in codes else 400
+            status = (
+                500
+                if "INTERNAL_SERVER_ERROR" in codes
+                else 429
+                if codes == {"RATE_LIMITED"}
+                else 400
+            )
     else:
         body = {"data": result.data, **({"errors": errors} if errors else {})}
-    if result.extensions:
-        body["extensions"] = result.extensions
-    return json_response(body, status=status, media_type=media_type)
+    # Every answer states its cost (schema.cost); those given before or without
+    # the schema's execution (request errors, the tracking fast path) cost nothing.
+    body["extensions"] = {"cost": NO_COST, **(result.extensions or {})}
+    return json_response(body, status=status, media_type=media_type, headers=headers)
 
 
 def _acceptable(media_type: str | None) -> str:

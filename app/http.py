@@ -31,6 +31,7 @@ from app.timeouts import BodyTimeout
 from app.tracker import tracker_js
 from app.urban_store import UrbanStoreRoutes
 from auth.secret import signing_secret, visitor_key
+from core.budget import QueryBudgets
 from core.clock import utcnow
 from core.settings import Settings
 from metrics.context import COUNTRIES, RequestFacts
@@ -53,6 +54,14 @@ class Services:
     secret: str
     database: Database | None = None
     _tenants: TenantDirectory | None = None
+    # Admin tokens' query budgets (schema.cost), one per process; None when off.
+    query_budgets: QueryBudgets | None = None
+
+    def __post_init__(self) -> None:
+        if self.settings.query_budget and self.query_budgets is None:
+            self.query_budgets = QueryBudgets(
+                self.settings.query_budget_points, self.settings.query_budget_refill_per_second
+            )
 
     @property
     def tenants(self) -> TenantDirectory:
@@ -91,6 +100,7 @@ def request_context(services: Services) -> Callable[[HTTPConnection], Awaitable[
             ),
             visitor_key=key,
             tenant_directory=services.tenants,
+            query_budgets=services.query_budgets,
         )
 
     return context

@@ -146,12 +146,14 @@ class ServerProcess:
 def api_env(data_dir: Path, jwt_secret: str) -> dict[str, str]:
     """The environment of the real server: embedded store in ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URL", "PYTHONPATH")}
-    # The load measures the tracking path, not the per-tenant limit (0 = unlimited).
+    # The load measures the tracking path and the views, not the per-tenant limit nor
+    # the query budget (0 = none).
     return {
         **env,
         "DATA_DIR": str(data_dir),
         "JWT_SECRET": jwt_secret,
         "TENANT_RATE_LIMIT_PER_MINUTE": "0",
+        "QUERY_BUDGET_POINTS": "0",
     }
 
 

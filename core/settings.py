@@ -61,6 +61,15 @@ class Settings:
     open_tenants: bool = True
     # The part of a tenant's minute one visitor may spend (0 = no per-visitor cap).
     rate_limit_visitor_share: float = 0.0
+    # README, Query budget: points an admin token may spend per tenant, refilled each
+    # second (0 for either = no budget).
+    query_budget_points: int = 1000
+    query_budget_refill_per_second: float = 20.0
+
+    @property
+    def query_budget(self) -> bool:
+        return self.query_budget_points > 0 and self.query_budget_refill_per_second > 0
+
     # Live subscriptions one token may hold open at once, per server process.
     live_subscriptions_per_token: int = 10
 
@@ -185,5 +194,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         tenant_rate_limit_per_minute=_number(env, "TENANT_RATE_LIMIT_PER_MINUTE", 100, int, 0),
         open_tenants=_flag(env, "OPEN_TENANTS", True),
         rate_limit_visitor_share=_number(env, "RATE_LIMIT_VISITOR_SHARE", 0.0, float, 0.0, 1.0),
+        query_budget_points=_number(env, "QUERY_BUDGET_POINTS", 1000, int, 0, 10**9),
+        query_budget_refill_per_second=_number(
+            env, "QUERY_BUDGET_REFILL_PER_SECOND", 20.0, float, 0.0, 1e9
+        ),
         live_subscriptions_per_token=_number(env, "LIVE_SUBSCRIPTIONS_PER_TOKEN", 10, int, 1, 1000),
     )

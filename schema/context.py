@@ -6,6 +6,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from auth.tokens import Identity, authenticate
+from core.budget import QueryBudgets
 from core.errors import Unauthenticated
 from core.settings import Settings
 from metrics.context import RequestFacts
@@ -30,6 +31,10 @@ class Context:
     shopper_override: str | None = None
     # Tenants' settings, cached per process (the app passes its one directory).
     tenant_directory: TenantDirectory | None = None
+    # Admin tokens' query budgets (schema.cost), one per process; None: no budget.
+    query_budgets: QueryBudgets | None = None
+    # Set once a multi-request download (the CSV export) has paid for its first page.
+    budget_paid: bool = False
 
     @property
     def tenants(self) -> TenantDirectory:
@@ -54,6 +59,11 @@ class Context:
         if isinstance(checked, Unauthenticated):
             raise Unauthenticated(checked.message, reason=checked.reason)
         return checked
+
+    def admin(self) -> Identity | None:
+        """The verified identity when it is an admin's, else None (never raises)."""
+        checked = self._verified()
+        return checked if isinstance(checked, Identity) and checked.is_admin else None
 
     def caller(self) -> RequestFacts:
         """The request's facts, trusted when its token allows ingestion (never a bot)."""

@@ -18,6 +18,7 @@ from resolvers.admin_views import RangeArgs
 from schema.batch import TrackEventsItem
 from schema.caches import DocumentCache
 from schema.context import Context
+from schema.cost import QueryBudget
 from schema.errors import coded, is_client_error
 from schema.fast_path import serve_with_coerced_arguments
 from schema.inputs import (
@@ -472,6 +473,7 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
             ValidationRules,
             DocumentCache(),
             OneOperation,
+            QueryBudget,
         ],
     )
     if fast_paths:

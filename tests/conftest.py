@@ -148,3 +148,13 @@ def sets_sorted(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         {key: sorted(value) if key in SET_FIELDS else value for key, value in row.items()}
         for row in rows
     ]
+
+
+def cost(requested: int = 0, remaining: int | None = None) -> dict[str, Any]:
+    """An answer's ``extensions`` when it spent ``requested`` points of the query budget
+    and ``remaining`` are left (None: it spent from no budget), schema.cost."""
+    return {"cost": {"requested": requested, "budgetRemaining": remaining}}
+
+
+# The extensions of an answer that cost nothing (tracking, __typename, errors before execution).
+FREE = cost()

@@ -18,7 +18,7 @@ from app.http import create_app
 from auth.secret import visitor_key
 from core.settings import Settings, load_settings
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, token
+from tests.conftest import FREE, SECRET, cost, token
 
 TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
 IPHONE = (
@@ -65,7 +65,10 @@ async def test_context_of_a_tracked_event(
         "referrer": "https://www.google.com.co/search?q=tee",
     }
     headers = {"User-Agent": IPHONE, "X-Forwarded-For": "6.6.6.6, 190.85.1.1"}
-    assert await track(behind_proxy, event, **headers) == {"data": {"trackEvent": {"status": "OK"}}}
+    assert await track(behind_proxy, event, **headers) == {
+        "data": {"trackEvent": {"status": "OK"}},
+        "extensions": FREE,
+    }
     (doc,) = database.documents()
     message = f"shop1|190.85.1.1|{IPHONE}".encode()
     visitor = hmac.new(visitor_key(SECRET), message, hashlib.sha256).hexdigest()[:45]
@@ -135,7 +138,8 @@ async def test_bots_are_stored_answered_bot_and_counted_by_no_metric(
 ) -> None:
     purchase = {"eventType": "purchase", "sessionId": "b", "price": 10.0}
     assert await track(client, purchase, **{"User-Agent": HEADLESS}) == {
-        "data": {"trackEvent": {"status": "BOT"}}
+        "data": {"trackEvent": {"status": "BOT"}},
+        "extensions": FREE,
     }
     googlebot = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
     assert (await track(client, purchase, **{"User-Agent": googlebot}))["data"]["trackEvent"] == {
@@ -151,7 +155,10 @@ async def test_bots_are_stored_answered_bot_and_counted_by_no_metric(
     response = await client.post(
         "/graphql", json={"query": "{ dashboardStats { totalSales totalRevenue } }"}, headers=admin
     )
-    assert response.json() == {"data": {"dashboardStats": {"totalSales": 1, "totalRevenue": 10.0}}}
+    assert response.json() == {
+        "data": {"dashboardStats": {"totalSales": 1, "totalRevenue": 10.0}},
+        "extensions": cost(3, 997),
+    }
 
 
 @pytest.mark.parametrize(

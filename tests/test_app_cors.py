@@ -12,7 +12,7 @@ from app.http import create_app
 from core.errors import ConfigError
 from core.settings import load_settings
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, token
+from tests.conftest import SECRET, cost, token
 
 PUBLIC_ROUTES = ["/graphql", "/collect", "/api/analytics/track/"]
 
@@ -61,7 +61,10 @@ async def test_an_admin_page_on_another_origin_reads_with_its_token(
         json={"query": "{ dashboardStats { mode } }"},
         headers={"Origin": "https://admin.example", "Authorization": f"Bearer {token()}"},
     )
-    assert response.json() == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
+    assert response.json() == {
+        "data": {"dashboardStats": {"mode": "TOTAL"}},
+        "extensions": cost(3, 997),
+    }
     assert response.headers["access-control-allow-origin"] == "*"
     # Errors carry the header too, or the page could not read why it failed.
     refused = await client.post(

@@ -33,7 +33,7 @@ from auth.tokens import issue_token
 from core.settings import load_settings
 from schema import build_schema
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET
+from tests.conftest import FREE, SECRET, cost
 from tests.live_server import Server
 
 GQL = "application/graphql-response+json"
@@ -467,7 +467,10 @@ async def pair(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator
     upsert = body('mutation { upsertTenant(id: "limited", input: {rateLimitPerMinute: 4}) { id } }')
     for client in clients:
         response = await client.post("/graphql", json=upsert, headers={"authorization": admin()})
-        assert response.json() == {"data": {"upsertTenant": {"id": "limited"}}}
+        assert response.json() == {
+            "data": {"upsertTenant": {"id": "limited"}},
+            "extensions": cost(1, 999),
+        }
     try:
         yield pair
     finally:
@@ -501,7 +504,10 @@ async def test_hand_checked_answers(pair: Pair) -> None:
     for _ in range(2):
         fast, slow = await pair.send(by_name["aliases"])
     assert fast == slow
-    assert fast[2] == {"data": {"t": {"s": "OK", "id": "s1", "kind": "TrackEventResult"}}}
+    assert fast[2] == {
+        "data": {"t": {"s": "OK", "id": "s1", "kind": "TrackEventResult"}},
+        "extensions": FREE,
+    }
     for _ in range(2):
         fast, _ = await pair.send(by_name["price negative"])
     assert fast[0] == 200
@@ -650,7 +656,10 @@ def test_real_servers_answer_the_same(servers: tuple[Server, Server]) -> None:
             for _ in range(3)
         ]
         assert chunked[:3] == chunked[3:]
-        assert chunked[2][2] == {"data": {"trackEvent": {"status": "OK", "sessionId": "s1"}}}
+        assert chunked[2][2] == {
+            "data": {"trackEvent": {"status": "OK", "sessionId": "s1"}},
+            "extensions": FREE,
+        }
 
 
 def typed(value: Any) -> Any:

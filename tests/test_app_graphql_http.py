@@ -10,6 +10,7 @@ import pytest
 
 from app.graphql_http import GraphQLEndpoint
 from storage.embedded import EmbeddedDatabase
+from tests.conftest import FREE
 
 GQL_RESPONSE = "application/graphql-response+json"
 JSON = "application/json"
@@ -103,7 +104,10 @@ async def test_field_errors_are_200_with_data_in_either_media_type(
             "field": "input.eventType",
         }
     ok = await post(client, {"query": "{ __typename }"}, accept=GQL_RESPONSE)
-    assert (ok.status_code, ok.json()) == (200, {"data": {"__typename": "Query"}})
+    assert (ok.status_code, ok.json()) == (
+        200,
+        {"data": {"__typename": "Query"}, "extensions": FREE},
+    )
 
 
 async def test_get_runs_queries_and_refuses_mutations_with_405(
@@ -116,7 +120,10 @@ async def test_get_runs_queries_and_refuses_mutations_with_405(
         query = await client.get(
             "/graphql", params={"query": document, "operationName": "Q"}, headers={"accept": accept}
         )
-        assert (query.status_code, query.json()) == (200, {"data": {"__typename": "Query"}})
+        assert (query.status_code, query.json()) == (
+            200,
+            {"data": {"__typename": "Query"}, "extensions": FREE},
+        )
         mutation = await client.get(
             "/graphql", params={"query": document, "operationName": "M"}, headers={"accept": accept}
         )
@@ -128,7 +135,7 @@ async def test_get_runs_queries_and_refuses_mutations_with_405(
     assert await database.count_events() == 0
     # The same mutation over POST runs.
     posted = await post(client, {"query": document, "operationName": "M"})
-    assert posted.json() == {"data": {"trackEvent": {"status": "OK"}}}
+    assert posted.json() == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
 
 
 async def test_get_parameters(client: httpx.AsyncClient) -> None:
@@ -137,7 +144,7 @@ async def test_get_parameters(client: httpx.AsyncClient) -> None:
     ok = await client.get(
         "/graphql", params={"query": query, "variables": variables, "operationName": ""}
     )
-    assert ok.json() == {"data": {"__type": {"name": "Query"}}}
+    assert ok.json() == {"data": {"__type": {"name": "Query"}}, "extensions": FREE}
     # Raw URLs: invalid UTF-8 once percent-decoded, a surrogate "encoded", JSON that is not.
     for raw, message in [
         ("query=%7B%20__typename%20%7D%ff", "the query string is not UTF-8 once percent-decoded"),

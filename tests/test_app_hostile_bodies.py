@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import FREE
 from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
@@ -90,7 +91,8 @@ def test_hostile_bodies_are_400_and_the_connection_goes_on(
     assert payload["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
     assert "data" not in payload
     assert exchange(connection, "POST", "/graphql", TYPENAME)[2] == {
-        "data": {"__typename": "Query"}
+        "data": {"__typename": "Query"},
+        "extensions": FREE,
     }
 
 
@@ -112,7 +114,7 @@ def test_hostile_urls_are_400_and_the_connection_goes_on(
     assert status == 400, payload
     assert payload["errors"][0]["extensions"] == {"code": "BAD_REQUEST"}
     ok = exchange(connection, "GET", "/graphql?query=%7B__typename%7D")
-    assert ok[2] == {"data": {"__typename": "Query"}}
+    assert ok[2] == {"data": {"__typename": "Query"}, "extensions": FREE}
 
 
 def test_a_surrogate_in_one_item_of_track_events_rejects_only_that_item(
@@ -131,7 +133,7 @@ def test_a_surrogate_in_one_item_of_track_events_rejects_only_that_item(
     # The store took the good items and goes on taking more.
     track = '{"query": "mutation { trackEvent(input: {eventType: \\"x\\"}) { status } }"}'
     again = exchange(connection, "POST", "/graphql", track.encode())
-    assert again[2] == {"data": {"trackEvent": {"status": "OK"}}}
+    assert again[2] == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
 
 
 def test_a_body_over_the_limit_is_413_and_the_connection_goes_on(
@@ -141,5 +143,6 @@ def test_a_body_over_the_limit_is_413_and_the_connection_goes_on(
     status, _, payload = exchange(connection, "POST", "/graphql", big)
     assert (status, payload["errors"][0]["extensions"]) == (413, {"code": "PAYLOAD_TOO_LARGE"})
     assert exchange(connection, "POST", "/graphql", TYPENAME)[2] == {
-        "data": {"__typename": "Query"}
+        "data": {"__typename": "Query"},
+        "extensions": FREE,
     }

@@ -16,6 +16,7 @@ from app.graphql_request import MAX_QUERY_CHARS
 from bench import validation as shapes
 from bench.cache_flood import MIB, expected_answer
 from bench.cache_flood import query as flood_query
+from tests.conftest import FREE
 from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
@@ -111,7 +112,7 @@ def test_several_operations_need_an_operation_name_over_http(server: Server) -> 
         unknown = client.post("/graphql", json={"query": TWO, "operationName": "C"}).json()
     for body in refused:
         assert "data" not in body and first_answer(body) == SEVERAL
-    assert chosen == [{"data": {"__typename": "Query"}}] * 2
+    assert chosen == [{"data": {"__typename": "Query"}, "extensions": FREE}] * 2
     assert first_answer(unknown) == "The document has no operation named 'C'."
 
 
@@ -150,7 +151,7 @@ def test_distinct_large_queries_do_not_pin_memory(tmp_path: Path) -> None:
         assert huge == [expected_answer("blank", MIB)] * FLOOD
         assert huge[0]["errors"][0]["message"] == "query must be at most 65,536 characters"
         under = asyncio.run(flood(MAX_QUERY_CHARS - 100))
-        assert under == [{"data": {"__typename": "Query"}}] * FLOOD
+        assert under == [{"data": {"__typename": "Query"}, "extensions": FREE}] * FLOOD
         assert vm_rss_mib(server.process.pid) < 300
     finally:
         server.kill()

@@ -12,6 +12,7 @@ import httpx
 import pytest
 
 from auth.tokens import issue_token
+from tests.conftest import FREE, cost
 from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
@@ -70,7 +71,7 @@ def test_views_answer_after_the_largest_accepted_purchases(server: Server) -> No
         event = {"eventType": "purchase", "sessionId": session, "price": 1e12}
         event["metadata"] = {"quantity": 10**6, "order_id": session}
         body = post(server, {"query": TRACK, "variables": {"e": event}}).json()
-        assert body == {"data": {"trackEvent": {"status": "OK"}}}
+        assert body == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
     admin = issue_token(SECRET, email="a@x", admin=True, tenant="*")
     query = "{ dashboardStats { totalSales totalRevenue averageOrderValue topProducts { count } } }"
     body = post(server, {"query": query}, admin).json()
@@ -83,8 +84,10 @@ def test_views_answer_after_the_largest_accepted_purchases(server: Server) -> No
                 "averageOrderValue": 1e18,
                 "topProducts": [],
             }
-        }
+        },
+        "extensions": cost(3, 997),
     }
     assert math.isfinite(body["data"]["dashboardStats"]["totalRevenue"])
     rfm = post(server, {"query": "{ rfm { customers { monetary } } }"}, admin).json()
-    assert rfm == {"data": {"rfm": {"customers": []}}}  # anonymous buyers: no RFM rows
+    assert rfm["data"] == {"rfm": {"customers": []}}  # anonymous buyers: no RFM rows
+    assert rfm["extensions"]["cost"]["requested"] == 10

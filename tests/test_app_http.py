@@ -14,7 +14,7 @@ from graphql import get_introspection_query
 
 from auth.tokens import issue_token
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, token
+from tests.conftest import FREE, SECRET, cost, token
 
 TRACK = "mutation($input: TrackEventInput!) { trackEvent(input: $input) { status sessionId } }"
 DASHBOARD = "query($t: ID) { dashboardStats(tenantId: $t) { mode } }"
@@ -49,7 +49,7 @@ async def test_track_event_links_a_valid_token_and_ignores_a_bad_one(
     ok = await gql(
         client, TRACK, {"input": {"eventType": "page_view", "sessionId": "s1"}}, bearer=shopper
     )
-    assert ok == {"data": {"trackEvent": {"status": "OK", "sessionId": "s1"}}}
+    assert ok == {"data": {"trackEvent": {"status": "OK", "sessionId": "s1"}}, "extensions": FREE}
     bad = await gql(
         client, TRACK, {"input": {"eventType": "page_view", "sessionId": "s2"}}, bearer="garbage"
     )
@@ -82,7 +82,7 @@ async def test_racing_identical_http_calls_store_one(
 
 async def test_get_queries_graphiql_and_its_assets(client: httpx.AsyncClient) -> None:
     response = await client.get("/graphql", params={"query": "{ __typename }"})
-    assert response.json() == {"data": {"__typename": "Query"}}
+    assert response.json() == {"data": {"__typename": "Query"}, "extensions": FREE}
     page = await client.get("/graphql", headers={"Accept": "text/html"})
     assert page.status_code == 200 and "graphiql" in page.text.lower()
     script = await client.get("/graphiql/static/vendor/graphiql/graphiql.min.js")
@@ -180,7 +180,7 @@ async def test_tenant_scope(
     bearer = token(admin=claims["admin"], tenant=claims.get("tenant"))
     body = await gql(client, DASHBOARD, {"t": tenant}, bearer=bearer)
     if allowed:
-        assert body == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
+        assert body == {"data": {"dashboardStats": {"mode": "TOTAL"}}, "extensions": cost(3, 997)}
     else:
         assert body["data"] is None and codes(body) == ["FORBIDDEN"]
 
@@ -248,9 +248,9 @@ async def test_import_is_all_or_nothing_and_repeatable(
 
     events[2]["price"] = 1.0
     first = await gql(client, IMPORT, {"events": events, "t": "shop2"}, bearer=admin)
-    assert first == {"data": {"importEvents": {"inserted": 3, "duplicates": 0}}}
+    assert first == {"data": {"importEvents": {"inserted": 3, "duplicates": 0}}, "extensions": FREE}
     again = await gql(client, IMPORT, {"events": events, "t": "shop2"}, bearer=admin)
-    assert again == {"data": {"importEvents": {"inserted": 0, "duplicates": 3}}}
+    assert again == {"data": {"importEvents": {"inserted": 0, "duplicates": 3}}, "extensions": FREE}
     assert await database.count_events("shop2") == 3
 
 
@@ -265,7 +265,10 @@ async def test_import_limits_and_access(client: httpx.AsyncClient) -> None:
     body = await gql(client, IMPORT, {"events": history(1)})
     assert codes(body) == ["UNAUTHENTICATED"]
     body = await gql(client, IMPORT, {"events": history(1000)}, bearer=token(tenant="*"))
-    assert body == {"data": {"importEvents": {"inserted": 1000, "duplicates": 0}}}
+    assert body == {
+        "data": {"importEvents": {"inserted": 1000, "duplicates": 0}},
+        "extensions": FREE,
+    }
 
 
 TRACK_MANY = """mutation($events: [TrackEventInput!]!) {
@@ -295,7 +298,8 @@ async def test_track_events_reports_each_item_in_order(
                 {"index": 2, "status": "DUPLICATE_IGNORED", "sessionId": "a", "error": None},
                 {"index": 3, "status": "OK", "sessionId": "c", "error": None},
             ]
-        }
+        },
+        "extensions": FREE,
     }
     assert await database.count_events() == 2
     too_many = await gql(client, TRACK_MANY, {"events": [{"eventType": "x"}] * 101})

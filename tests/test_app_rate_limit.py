@@ -19,7 +19,7 @@ import pytest
 
 from storage.database import MongoDatabase
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, token
+from tests.conftest import FREE, SECRET, cost, token
 from tests.live_server import Server
 
 TRACK = "mutation($e: TrackEventInput!) { trackEvent(input: $e) { status } }"
@@ -51,7 +51,10 @@ async def set_limit(http: httpx.AsyncClient, tenant: str, limit: int) -> None:
         json={"query": UPSERT, "variables": {"id": tenant, "limit": limit}},
         headers=admin(),
     )
-    assert response.json() == {"data": {"upsertTenant": {"rateLimitPerMinute": limit}}}
+    assert response.json() == {
+        "data": {"upsertTenant": {"rateLimitPerMinute": limit}},
+        "extensions": cost(1, 999),
+    }
 
 
 async def within_one_minute(attempt: Callable[[str], Any]) -> Any:
@@ -96,7 +99,7 @@ async def test_graphql_track_event_carries_retry_after(client: httpx.AsyncClient
         return [(await client.post("/graphql", json=body)).json() for _ in range(2)]
 
     ok, refused = await within_one_minute(attempt)
-    assert ok == {"data": {"trackEvent": {"status": "OK"}}}
+    assert ok == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
     (error,) = refused["errors"]
     assert error["extensions"]["code"] == "RATE_LIMITED"
     assert 1 <= error["extensions"]["retryAfter"] <= 60

@@ -536,3 +536,24 @@ def test_the_real_server_pushes_a_tracked_visitor(tmp_path: Path) -> None:
             assert refused.value.rcvd.code == 4406
     finally:
         server.kill()
+
+
+def test_a_subscription_spends_its_cost_once_when_it_starts(tmp_path: Path) -> None:
+    # Budgets of 2 points that take 1,000 s to get one back (schema.cost).
+    client = make_client(tmp_path, QUERY_BUDGET_POINTS="2", QUERY_BUDGET_REFILL_PER_SECOND="0.001")
+    with client, connect(client) as ws:
+        init(ws)
+        subscribe(ws, "1", ALERTS)
+        subscribe(ws, "2", STATS, i=1)
+        firsts = {ws.receive_json()["id"] for _ in range(2)}
+        assert firsts == {"1", "2"}
+        subscribe(ws, "3", ALERTS)  # 2 points spent: the third waits for one back
+        while (refused := ws.receive_json())["id"] != "3":
+            pass  # liveStats' next values
+        assert error_codes(refused) == ["RATE_LIMITED"]
+        assert refused["payload"][0]["extensions"]["retryAfter"] == 1000
+        # Another tenant's budget is whole.
+        subscribe(ws, "4", ALERTS, t="shop")
+        while (other := ws.receive_json())["id"] != "4":
+            pass
+        assert other["type"] == "next"

@@ -12,7 +12,7 @@ from auth.tokens import authenticate, bearer_token, issue_token, verify_token
 from core.errors import Unauthenticated
 from core.settings import Settings
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, Run
+from tests.conftest import SECRET, Run, cost
 
 
 def test_round_trip_with_tenant_scopes() -> None:
@@ -163,6 +163,7 @@ async def test_refusal_reason_over_http(
                 "extensions": {"code": "UNAUTHENTICATED", "reason": reason},
             }
         ],
+        "extensions": cost(3),
     }
     assert SECRET not in response.text
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import Run, store, token
+from tests.conftest import Run, cost, store, token
 from tests.test_metrics_series import shop
 
 SERIES = """query($m: Metric!, $p: String, $s: Date, $e: Date, $g: Granularity! = DAY,
@@ -94,7 +94,7 @@ async def test_admin_only_and_scoped(
     )
     body = response.json()
     if code is None:
-        assert body == {"data": {"metrics": {"total": 0.0}}}
+        assert body == {"data": {"metrics": {"total": 0.0}}, "extensions": cost(2, 998)}
     else:
         assert body["data"] is None
         assert [e["extensions"]["code"] for e in body["errors"]] == [code]

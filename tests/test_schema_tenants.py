@@ -15,7 +15,7 @@ from core.settings import load_settings
 from storage.database import MongoDatabase
 from storage.documents import TenantDocument
 from storage.embedded import EmbeddedDatabase
-from tests.conftest import SECRET, Run, token
+from tests.conftest import FREE, SECRET, Run, token
 
 UPSERT = """mutation($id: ID!, $input: TenantInput!) { upsertTenant(id: $id, input: $input) {
   id name timezone currency rateLimitPerMinute allowedOrigins } }"""
@@ -155,9 +155,9 @@ async def test_allowed_origins_narrow_who_tracks_for_a_tenant(
     await post(client, UPSERT, {"id": "shop1", "input": fields}, **admin)
     event = {"eventType": "page_view", "tenantId": "shop1"}
     ok = await post(client, TRACK, {"e": event}, Origin="https://shop1.example")
-    assert ok == {"data": {"trackEvent": {"status": "OK"}}}
+    assert ok == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
     server = await post(client, TRACK, {"e": event})  # no Origin: a server-side sender
-    assert server == {"data": {"trackEvent": {"status": "OK"}}}
+    assert server == {"data": {"trackEvent": {"status": "OK"}}, "extensions": FREE}
     refused = await post(client, TRACK, {"e": event}, Origin="https://evil.example")
     assert [e["extensions"] for e in refused["errors"]] == [
         {"code": "FORBIDDEN", "field": "input.tenantId"}
@@ -170,7 +170,8 @@ async def test_allowed_origins_narrow_who_tracks_for_a_tenant(
                 {"status": None, "error": {"code": "FORBIDDEN"}},
                 {"status": "OK", "error": None},
             ]
-        }
+        },
+        "extensions": FREE,
     }
     assert sorted(d["tenantId"] for d in database.documents()) == ["shop1", "shop1", "shop2"]
 
@@ -186,7 +187,8 @@ async def test_closed_tenants_track_only_when_configured(
     admin = {"Authorization": f"Bearer {token(tenant='*')}"}
     await post(closed_client, UPSERT, {"id": "shop9", "input": {"name": "Nine"}}, **admin)
     assert await post(closed_client, TRACK, {"e": event}) == {
-        "data": {"trackEvent": {"status": "OK"}}
+        "data": {"trackEvent": {"status": "OK"}},
+        "extensions": FREE,
     }
     assert [d["tenantId"] for d in database.documents()] == ["shop9"]
 

@@ -19,6 +19,7 @@ import pytest
 
 from auth.tokens import verify_token
 from storage.embedded import EmbeddedDatabase
+from tests.conftest import cost
 from tests.live_server import ROOT, Server, free_port
 from tests.test_main_cli import clean_environment, run_main
 
@@ -92,7 +93,8 @@ def test_start_up_prints_graphiql_url_and_a_working_admin_token(data_dir: Path) 
     restarted = Server(data_dir)
     try:
         assert admin_query(restarted.url, admin_token) == {
-            "data": {"dashboardStats": {"mode": "TOTAL"}}
+            "data": {"dashboardStats": {"mode": "TOTAL"}},
+            "extensions": cost(3, 997),
         }
     finally:
         restarted.kill()
@@ -258,4 +260,4 @@ def test_token_command_reads_the_servers_secret(data_dir: Path) -> None:
         answer = admin_query(server.url, issued.stdout.strip())
     finally:
         server.kill()
-    assert answer == {"data": {"dashboardStats": {"mode": "TOTAL"}}}
+    assert answer == {"data": {"dashboardStats": {"mode": "TOTAL"}}, "extensions": cost(3, 997)}
