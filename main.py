@@ -5,7 +5,8 @@ python main.py token --email E [--admin] [--tenant T] [--days N]
                                     print a signed token (last line of output)
 
 Start-up binds the port, opens the store, starts uvicorn, and only then prints
-the GraphiQL URL (and, with PRINT_ADMIN_TOKEN, an admin token): a line on
+the GraphiQL URL (and, with PRINT_ADMIN_TOKEN, an admin token and the admin
+page's sign-in link): a line on
 stdout means the server answers. Anything that stops it first (bad setting,
 taken port, DATA_DIR held by another server) is one line on stderr, exit 2.
 """
@@ -75,6 +76,8 @@ def announce(settings: Settings, secret: str) -> None:
         admin = issue_token(secret, email="admin@localhost", admin=True, tenant="*")
         print("Admin token (30 days, every tenant); send it as 'Authorization: Bearer <token>':")
         print(admin, flush=True)
+        # In the fragment: a browser never sends it to the server (the page keeps it).
+        print(f"Admin page: http://{host}:{settings.port}/admin#token={admin}", flush=True)
 
 
 class Server(uvicorn.Server):

@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 
-from app import graphiql
+from app import admin, graphiql
 from app.client_ip import client_ip
 from app.collect import Collect
 from app.cors import Cors
@@ -166,6 +166,8 @@ def create_app(
             *ExportRoutes(schema, context).routes(),
             *LandingRoutes(schema, context).routes(),  # after: {tenantId} is a pattern
             Mount(graphiql.STATIC_URL_PREFIX, StaticFiles(directory=graphiql.STATIC_DIR)),
+            Route(admin.PAGE_PATH, admin.page, methods=["GET"]),
+            Mount(admin.STATIC_URL_PREFIX, StaticFiles(directory=admin.STATIC_DIR)),
         ],
         middleware=middleware,
         exception_handlers={HTTPException: starlette_http_error},

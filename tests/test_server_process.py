@@ -180,6 +180,9 @@ def test_nothing_is_printed_before_the_server_answers(
     assert server.stdout_line() == f"Embedded store in {data_dir.resolve()}\n"
     assert server.stdout_line().startswith("Admin token (30 days, every tenant)")
     token = server.stdout_line().strip()
+    # The admin page's sign-in link carries the same token in its fragment.
+    link = f"Admin page: http://127.0.0.1:{server.port}/admin#token={token}\n"
+    assert server.stdout_line() == link
     out, err = server.stop()
     secret = (data_dir / "jwt_secret").read_text()
     assert verify_token(token, secret).is_admin
