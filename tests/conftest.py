@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -11,18 +13,39 @@ from typing import Any
 import httpx
 import pytest
 from bson import ObjectId
+from mongomock_motor import AsyncMongoMockClient
 
 from app.http import create_app
 from auth.tokens import issue_token
 from core.settings import Settings, load_settings
 from schema import build_schema
 from schema.context import Context
+from storage.database import MongoDatabase
 from storage.documents import EventDocument
 from storage.embedded import EmbeddedDatabase
+from storage.indexes import event_indexes
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 # A fixed "now" for hand-computed expectations: Monday 2026-06-15 12:00 UTC.
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
+REAL_MONGODB_URL = os.environ.get("MONGODB_URL")
+
+
+@pytest.fixture(params=["mongomock", pytest.param("mongodb", marks=pytest.mark.mongodb)])
+async def mongo(request: pytest.FixtureRequest) -> AsyncIterator[MongoDatabase]:
+    """A fresh database on mongomock-motor, and on the real MongoDB of MONGODB_URL
+    (skipped without it)."""
+    name = f"analytics_test_{uuid.uuid4().hex[:12]}"
+    if request.param == "mongomock":
+        database = MongoDatabase(AsyncMongoMockClient(tz_aware=False), name)
+    else:
+        if not REAL_MONGODB_URL:
+            pytest.skip("MONGODB_URL is not set: no real MongoDB to test against")
+        database = MongoDatabase.connect(REAL_MONGODB_URL, name)
+    await database.ensure_indexes(event_indexes(retention_days=365))
+    yield database
+    await database._client.drop_database(name)
+    await database.close()
 
 
 @pytest.fixture

@@ -31,9 +31,6 @@ VENDORED = {
 BUDGET = 300 * 1024  # bytes, gzipped (issue 12)
 # Static imports of an ES module: `import x from "./y.js"`, `import { a } from '../b.js'`.
 IMPORTS = re.compile(r"""^\s*import\s[^"';]*?from\s*["']([^"']+)["']""", re.MULTILINE)
-CDN_HOSTS = re.compile(
-    r"unpkg\.com|jsdelivr\.net|esm\.sh|cdnjs\.|googleapis\.com|gstatic\.com|skypack\.dev"
-)
 
 
 class _Resources(HTMLParser):

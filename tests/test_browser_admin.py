@@ -32,8 +32,8 @@ from graphql import FieldNode, SelectionSetNode, parse
 from auth.tokens import issue_token
 from core.clock import utcnow
 from tests.admin_seed import LANDING, SHOP, gql, seed
+from tests.chromium import DESKTOP_CHROME, launched
 from tests.live_server import Server
-from tests.test_browser_storefront import ARGS, CHROMIUM, DESKTOP_CHROME
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -269,16 +269,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, str]
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: .ci/chromium did not install Chromium")
-        pytest.skip("Chromium is not installed (make test installs it where it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+    yield from launched()
 
 
 def axe_source() -> str:

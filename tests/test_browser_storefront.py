@@ -14,8 +14,6 @@ import asyncio
 import concurrent.futures
 import http.server
 import json
-import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -26,17 +24,12 @@ import pytest
 
 from auth.tokens import issue_token
 from storage.embedded import EmbeddedDatabase
+from tests import chromium
+from tests.chromium import DESKTOP_CHROME
 from tests.live_server import Server, free_port
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless Chromium calls itself HeadlessChrome, a bot by docs/metrics.md.
-DESKTOP_CHROME = (
-    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/156.0.0.0 Safari/537.36"
-)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 
 SHOP_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Shop</title>
 <script src="{api}/tracker.js" data-tenant="shop1" data-flush-seconds="0.3" {extra} defer>
@@ -112,16 +105,7 @@ def shop(api: Server) -> Iterator[Shop]:
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the browser tests: .ci/chromium did not install Chromium")
-        pytest.skip("Chromium is not installed (make test installs it where it can)")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield launched
-        launched.close()
+    yield from chromium.launched()
 
 
 def api_secret(data_dir: Path) -> str:

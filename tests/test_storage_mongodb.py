@@ -9,12 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-
-import pytest
-from mongomock_motor import AsyncMongoMockClient
 
 from core.vocabulary import TrackStatus
 from metrics.ingest import EventInput, live_document, track_events
@@ -25,21 +20,6 @@ from tests.conftest import event
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 REAL_URL = os.environ.get("MONGODB_URL")
-
-
-@pytest.fixture(params=["mongomock", "mongodb"])
-async def mongo(request: pytest.FixtureRequest) -> AsyncIterator[MongoDatabase]:
-    name = f"analytics_test_{uuid.uuid4().hex[:12]}"
-    if request.param == "mongomock":
-        database = MongoDatabase(AsyncMongoMockClient(tz_aware=False), name)
-    else:
-        if not REAL_URL:
-            pytest.skip("MONGODB_URL is not set: no real MongoDB to test against")
-        database = MongoDatabase.connect(REAL_URL, name)
-    await database.ensure_indexes(event_indexes(retention_days=365))
-    yield database
-    await database._client.drop_database(name)
-    await database.close()
 
 
 async def track(db: MongoDatabase, key: str, at: datetime) -> TrackStatus:

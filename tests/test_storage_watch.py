@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-import uuid
-from collections.abc import AsyncIterator, Callable, Collection
+from collections.abc import Callable, Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,7 +20,6 @@ from pymongo.errors import OperationFailure
 from storage import database as storage_database
 from storage.database import EventPosition, MongoDatabase
 from storage.embedded import EmbeddedDatabase
-from storage.indexes import event_indexes
 from tests.conftest import event
 
 REAL_URL = os.environ.get("MONGODB_URL")
@@ -31,21 +29,6 @@ WAIT = 10.0  # seconds at most for anything to arrive
 @pytest.fixture
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(storage_database, "POLL_SECONDS", 0.01)
-
-
-@pytest.fixture(params=["mongomock", pytest.param("mongodb", marks=pytest.mark.mongodb)])
-async def mongo(request: pytest.FixtureRequest) -> AsyncIterator[MongoDatabase]:
-    name = f"analytics_test_{uuid.uuid4().hex[:12]}"
-    if request.param == "mongomock":
-        database = MongoDatabase(AsyncMongoMockClient(tz_aware=False), name)
-    else:
-        if not REAL_URL:
-            pytest.skip("MONGODB_URL is not set: no real MongoDB to test against")
-        database = MongoDatabase.connect(REAL_URL, name)
-    await database.ensure_indexes(event_indexes(retention_days=365))
-    yield database
-    await database._client.drop_database(name)
-    await database.close()
 
 
 def watching(*tenants: str) -> Callable[[], Collection[str]]:
