@@ -17,6 +17,7 @@ from app.admin import STATIC_DIR, STATIC_URL_PREFIX
 from app.http import create_app
 from core.settings import Settings
 from storage.embedded import EmbeddedDatabase
+from tests.test_app_graphiql import CDN_HOSTS
 
 # sha384 of each vendored file, as app/admin/fetch_vendor.sh prints them (uplot 1.6.32).
 VENDORED = {
