@@ -8,7 +8,11 @@ Phases, all against servers started here on 127.0.0.1:
    server's peak memory, then restart the server on the same data directory
    (clean stop, start, time to a healthy ``/healthz``, memory right after) and
    go on with the next N on the restarted server;
-2. on the largest store: ``trackEvent`` load next to the two floors (a
+2. on the largest store, just restarted: ``--shuffled-import`` more events of the
+   same generator (the stream's continuation: new sessions), in random order, so
+   each call writes into days all over the range, as a history import that is
+   not sorted would;
+3. on the largest store: ``trackEvent`` load next to the two floors (a
    do-nothing Strawberry mutation, a plain Starlette route) at each concurrency,
    then ``trackEvents`` in batches of 100.
 
@@ -20,9 +24,11 @@ worst-case run time they add up to is printed before the run starts.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
+import random
 import secrets
 import shlex
 import shutil
@@ -82,6 +88,7 @@ FULL = {
     "connections": [1, 16, 64],
     "repeats": 5,
     "rounds": 3,
+    "shuffled_import": 20_000,
 }
 QUICK = {
     "sizes": [500, 2000],
@@ -90,6 +97,7 @@ QUICK = {
     "connections": [1, 16, 64],
     "repeats": 2,
     "rounds": 1,
+    "shuffled_import": 1000,
 }
 
 
@@ -112,6 +120,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     add("--repeats", type=int, help="timed runs per admin query and N, after a warm-up (default 5)")
     add("--rounds", type=int, help="rounds per load point; the fastest is reported (default 3)")
+    add(
+        "--shuffled-import",
+        type=int,
+        help="events imported in random order into the largest store after its restart "
+        "(default 20000; 0: none)",
+    )
     add("--seed", type=int, default=20260615, help="store generator seed")
     add(
         "--days",
@@ -144,6 +158,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--batch-connections must be at least 1")
     if args.days <= 0 or args.import_budget <= 0:
         parser.error("--days and --import-budget must be positive")
+    if args.shuffled_import < 0:
+        parser.error("--shuffled-import must be 0 or more")
     return args
 
 
@@ -170,10 +186,11 @@ def worst_case_s(args: argparse.Namespace) -> dict[str, float]:
     per_query = QUERY_BUDGET_S + QUERY_TIMEOUT_S
     restart = RESTART_BOUND_S + 2 * CHECK_TIMEOUT_S
     per_size = args.import_budget + len(ADMIN_QUERIES) * per_query + restart
+    shuffled = args.import_budget if args.shuffled_import else 0.0
     runs = len(args.connections) * args.rounds * 3 + 2 * args.rounds
     per_run = args.duration + LOAD_SLACK_S + (args.warmup + LOAD_SLACK_S if args.warmup else 0)
     ingest = 0.0 if args.skip_ingest else runs * per_run
-    sizes = len(args.sizes) * per_size
+    sizes = len(args.sizes) * per_size + shuffled
     return {"per_size": per_size, "sizes": sizes, "ingest": ingest, "total": sizes + ingest}
 
 
@@ -268,6 +285,35 @@ def measure_sizes(
             say(entry["error"])
             break
     return results
+
+
+def measure_shuffled_import(
+    admin: AdminClient, args: argparse.Namespace, now: datetime, stored: int
+) -> dict[str, Any]:
+    """Phase 2: import the next ``--shuffled-import`` events of the stream, shuffled.
+
+    The events after the first ``stored`` are new sessions spread over the whole
+    range; shuffled (seeded), consecutive events of a call land on random days.
+    """
+    count = args.shuffled_import
+    stream = store.generate(stored + count, seed=args.seed, now=now, days=args.days)
+    events = list(itertools.islice(stream, stored, None))
+    random.Random(args.seed).shuffle(events)
+    days = {event["createdAt"][:10] for event in events}
+    say(f"importing {count:,} more events in random order over {len(days)} days into {stored:,}")
+    entry: dict[str, Any] = {"events": count, "days": len(days), "store_events_before": stored}
+    try:
+        stats = admin.import_events(events, budget_s=args.import_budget)
+        entry.update(asdict(stats), events_per_s=stats.events_per_s)
+        say(f"  {stats.events_per_s:,.0f} events/s, {stats.duplicates} duplicates")
+    except ImportBudgetExceeded as over:
+        entry.update(asdict(over.stats), events_per_s=over.stats.events_per_s)
+        entry["error"] = f"stopped: {over}"
+    except GraphQLFailure as failure:
+        entry["error"] = f"failed: {failure}"
+    if "error" in entry:
+        say(f"  shuffled import {entry['error']}")
+    return entry
 
 
 def measure_point(
@@ -413,10 +459,15 @@ def run(args: argparse.Namespace, command: str) -> dict[str, Any]:
         results["growth"] = report.growth(results["sizes"])
         if not api.alive():
             raise RuntimeError("the API server is not running after the sizes phase")
+        loaded = max((s["n"] for s in results["sizes"] if "import" in s), default=0)
+        complete = not any("error" in s for s in results["sizes"])
+        if args.shuffled_import and complete:
+            shuffled = measure_shuffled_import(admin, args, now, loaded)
+            results["shuffled_import"] = shuffled
+            loaded += shuffled.get("inserted", 0)
         if not args.skip_ingest:
             say(f"starting the floors server on port {floors.port}")
             floors.start()
-            loaded = max((s["n"] for s in results["sizes"] if "import" in s), default=0)
             ingest: dict[str, Any] = {"store_events_at_start": loaded}
             results["ingest"] = ingest
             try:

@@ -278,6 +278,14 @@ def render(results: dict[str, Any]) -> str:
                 out.append(f"  at N={s['n']:,} the server did not exit on SIGTERM: killed")
             if s.get("error"):
                 out.append(f"  error at N={s['n']:,}: {s['error']}")
+    shuffled = results.get("shuffled_import")
+    if shuffled:
+        out.append(
+            f"\nIMPORT IN RANDOM ORDER: {shuffled.get('events', 0):,} events over "
+            f"{shuffled.get('days', 0)} days into {shuffled.get('store_events_before', 0):,} "
+            f"stored, {_cell(shuffled.get('events_per_s'))} events/s"
+            + (f" ({shuffled['error']})" if shuffled.get("error") else "")
+        )
     after = results.get("memory_after_ingest_kib")
     if after:
         out.append(

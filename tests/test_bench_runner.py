@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,11 +28,14 @@ def test_worst_case_grows_with_sizes_and_budget() -> None:
     small = bench_main.worst_case_s(bench_main.parse_args(["--quick", "--import-budget", "10"]))
     large = bench_main.worst_case_s(bench_main.parse_args(["--quick", "--import-budget", "100"]))
     assert large["per_size"] - small["per_size"] == 90
+    # Two sizes, then the shuffled import with a budget of its own.
     assert (
         small["total"]
         == small["sizes"] + small["ingest"]
-        == 2 * small["per_size"] + small["ingest"]
+        == 2 * small["per_size"] + 10 + small["ingest"]
     )
+    none = bench_main.parse_args(["--quick", "--import-budget", "10", "--shuffled-import", "0"])
+    assert bench_main.worst_case_s(none)["sizes"] == 2 * small["per_size"]
     skip = bench_main.worst_case_s(bench_main.parse_args(["--quick", "--skip-ingest"]))
     assert skip["ingest"] == 0
 
@@ -52,6 +57,33 @@ def test_import_stops_at_its_budget(monkeypatch: pytest.MonkeyPatch) -> None:
     assert stopped.value.stats.events == 1000 * stopped.value.stats.calls
     assert all(t is not None and t <= 0.12 for t in calls)
     client.close()
+
+
+def test_shuffled_import_sends_new_events_out_of_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    args = bench_main.parse_args(["--quick", "--shuffled-import", "2000", "--days", "365"])
+    now = datetime(2026, 6, 15, tzinfo=UTC)
+    stored = list(store.generate(500, seed=args.seed, now=now, days=args.days))
+    client = AdminClient("http://127.0.0.1:9", "token")
+    sent: list[dict[str, Any]] = []
+
+    def record(query: str, variables: Any = None, *, timeout: float | None = None) -> Any:
+        sent.extend(variables["events"])
+        return {"importEvents": {"inserted": len(variables["events"]), "duplicates": 0}}
+
+    monkeypatch.setattr(client, "execute", record)
+    entry = bench_main.measure_shuffled_import(client, args, now, 500)
+    client.close()
+    assert entry["events"] == entry["inserted"] == len(sent) == 2000
+    assert entry["store_events_before"] == 500 and "error" not in entry
+    # The continuation of the stream: new sessions (but the one cut at 500), every event once.
+    assert len({e["sessionId"] for e in sent} & {e["sessionId"] for e in stored}) <= 1
+    continuation = list(store.generate(2500, seed=args.seed, now=now, days=args.days))[500:]
+    key = lambda e: (e["createdAt"], e["sessionId"], e["eventType"])  # noqa: E731
+    assert sorted(sent, key=key) == sorted(continuation, key=key)
+    # Out of order, and over much of the year.
+    times = [e["createdAt"] for e in sent]
+    assert sum(a > b for a, b in itertools.pairwise(times)) > 500
+    assert entry["days"] == len({t[:10] for t in times}) > 200
 
 
 def test_table_shows_restart_columns() -> None:
