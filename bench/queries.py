@@ -50,6 +50,13 @@ query Dashboard {
 }
 """
 
+# Every value of the schema's Metric enum (tests/test_bench_runner.py checks the list).
+METRICS = (
+    "REVENUE", "NET_REVENUE", "ORDERS", "AVERAGE_ORDER_VALUE", "CONVERSION_RATE", "VISITORS",
+    "SESSIONS", "PAGEVIEWS", "PRODUCT_VIEWS", "ADD_TO_CARTS", "CHECKOUTS", "EVENTS",
+    "NEW_CUSTOMERS", "RETURNING_CUSTOMERS",
+)  # fmt: skip
+
 ADMIN_QUERIES: dict[str, str] = {
     "dashboard_full": DASHBOARD_FULL,
     "dashboard_total_sales": "query { dashboardStats { totalSales } }",
@@ -63,7 +70,6 @@ ADMIN_QUERIES: dict[str, str] = {
     "visitors_12m": (
         'query { metrics(metric: VISITORS, period: "12m", granularity: MONTH) { total } }'
     ),
-    "sessions_30d": "query { metrics(metric: SESSIONS) { total dataPoints { date value } } }",
     # issue 11's speed targets: a breakdown, an ordered funnel and the overview over 30 days.
     "breakdown_source_30d": (
         "query { breakdown(metric: SESSIONS, by: SOURCE) { total rows { key value share } } }"
@@ -76,6 +82,13 @@ ADMIN_QUERIES: dict[str, str] = {
         "query { overview { revenue { value previous change } orders { value previous } "
         "averageOrderValue { value } conversionRate { value } visitors { value previous } } }"
     ),
+    # issue 11 target 7: each metric as a 30-day daily series (the default range).
+    **{
+        f"{metric.lower()}_30d": (
+            f"query {{ metrics(metric: {metric}) {{ total dataPoints {{ date value }} }} }}"
+        )
+        for metric in METRICS
+    },
 }
 
 # What a storefront sends most: a product view from a campaign, with a little metadata.

@@ -10,8 +10,9 @@ from typing import Any
 import pytest
 
 from bench import __main__ as bench_main
-from bench import report, store
+from bench import queries, report, store
 from bench.client import AdminClient, ImportBudgetExceeded
+from core.vocabulary import Metric
 
 
 def test_days_and_import_budget_options() -> None:
@@ -134,3 +135,11 @@ def test_tracking_with_views_is_a_share_of_tracking_alone_at_the_same_concurrenc
         {**_point(report.FLOOR_STRAWBERRY, 16, 0, 0), "requests": 50, "bad": 0},
     ]
     assert bench_main.tracked_events(stored) == 9 + 5 + 197
+
+
+def test_bench_times_every_metric_over_30_days() -> None:
+    assert set(queries.METRICS) == {metric.name for metric in Metric}
+    for metric in Metric:
+        assert (
+            f"metrics(metric: {metric.name})" in queries.ADMIN_QUERIES[f"{metric.name.lower()}_30d"]
+        )
