@@ -8,8 +8,9 @@ more than the event itself. ``FastDocuments`` keeps, per exact query text and
 validated and whose chosen operation has one simple shape:
 
 * a ``mutation`` whose selection is one field served by ``schema.fast_path``
-  with no field extension (``trackEvent``, ``trackEvents``), with any arguments
-  (variables or literals) and an optional alias;
+  with a ``DIRECT`` call: no field extension (``trackEvent``, ``trackEvents``),
+  or only permissions that the call runs itself (``CHECKED``: ``importEvents``,
+  admin only), with any arguments (variables or literals) and an optional alias;
 * below it only fields of plain data (Strawberry's attribute resolvers, no
   ``is_type_of``), aliases allowed, ``__typename`` allowed, no response key
   twice in one selection;
@@ -17,7 +18,7 @@ validated and whose chosen operation has one simple shape:
 
 A plan is learned only after the slow path answered a request with the text
 without a request error, and only for texts up to ``MAX_QUERY_CHARS`` that
-mention ``trackEvent``; other texts are never looked at twice (a refused text is
+mention ``trackEvent`` or ``importEvents``; other texts are never looked at twice (a refused text is
 remembered as such). At most ``MAX_PLANS`` texts are remembered, least recently
 used dropped first; a plan keeps its text and a location-free AST, so the whole
 cache stays under a few MiB however many distinct texts arrive.
@@ -28,8 +29,19 @@ and the completion of the result as graphql-core completes it when every value i
 what its type expects. Variables are coerced by ``Coercion`` when every value is
 plainly valid (strings for String and ID, finite floats and integers up to 2^53
 for Float, anything for JSON, objects with known keys and every required one,
-lists as lists), with graphql-core's results (defaults filled in, integers made
-floats); any other value goes to graphql-core's ``get_variable_values``.
+lists as lists, other scalars such as DateTime by the scalar's own
+``coerce_input_value``, as graphql-core calls it), with graphql-core's results
+(defaults filled in, integers made floats); any other value goes to
+graphql-core's ``get_variable_values``.
+
+The schema's extensions do not run here; what they do for these documents is
+done when the plan is learned (parse with the token limit, validation, one
+operation) or is nothing: the query budget (``schema.cost``) charges fields by
+their ``@cost``, and every field served here costs 0 points (``importEvents``
+declares ``cost=0``; the public fields have none), so the slow path spends
+nothing for them and answers ``extensions.cost`` with its default, the very
+``NO_COST`` that ``app.graphql_http`` puts in a fast answer. ``plan_for``
+refuses a field with a cost, so that stays true.
 
 The answer is the one the slow path gives (same JSON, status and headers:
 ``app.graphql_http`` builds both). Anything else falls back:
@@ -97,6 +109,7 @@ from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.types import ExecutionResult
 from strawberry.types.field import StrawberryField
 
+from schema.cost import field_cost
 from schema.errors import coded
 from schema.fast_path import DEFINITION, DIRECT, Direct
 from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
@@ -104,7 +117,7 @@ from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
 MAX_PLANS = 64
 MAX_QUERY_CHARS = 2048
 # Only texts naming one of the fields served here are worth a look.
-MARKER = "trackEvent"
+MARKERS = ("trackEvent", "importEvents")
 
 Complete = Callable[[Any], Any]
 
@@ -164,7 +177,22 @@ def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
         return _coerce_float
     if scalar.name == "JSON" and _is_identity(scalar):  # strawberry.scalars.JSON
         return _identity
-    return None
+    coerce = scalar.coerce_input_value
+
+    def coerce_leaf(value: Any) -> Any:
+        # What graphql-core's coerce_input_value does for a leaf: any exception, or
+        # Undefined, refuses the value (graphql-core then reports it).
+        if value is None:
+            return None
+        try:
+            result = coerce(value)
+        except Exception:
+            _decline()
+        if result is Undefined:
+            _decline()
+        return result
+
+    return coerce_leaf
 
 
 def _object_coercion(type_: GraphQLInputObjectType) -> Coerce | None:
@@ -429,7 +457,8 @@ def plan_for(schema: Schema, query: str, operation_name: str | None) -> Plan | N
         return None
     field = mutation.fields.get(selection.name.value)
     direct = field.extensions.get(DIRECT) if field is not None else None
-    if field is None or direct is None:
+    # A field with a cost spends the query budget, which only the slow path does.
+    if field is None or direct is None or field_cost(field):
         return None
     complete = _completion(field.type, selection.selection_set)
     if complete is None:
@@ -470,7 +499,11 @@ class FastDocuments:
     def learn(self, query: str, operation_name: str | None) -> None:
         """Plan a text the slow path just ran (once; refused texts are remembered too)."""
         key = (query, operation_name)
-        if key in self.plans or len(query) > self.max_query_chars or MARKER not in query:
+        if (
+            key in self.plans
+            or len(query) > self.max_query_chars
+            or not any(marker in query for marker in MARKERS)
+        ):
             return
         self.plans[key] = plan_for(self.schema, query, operation_name) or REFUSED
         while len(self.plans) > self.max_plans:

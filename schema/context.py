@@ -14,6 +14,14 @@ from metrics.tenants import TenantDirectory
 from storage.database import Database
 
 
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Why a request has no verified identity (an ``Unauthenticated``'s message and reason)."""
+
+    message: str
+    reason: str
+
+
 @dataclass
 class Context:
     database: Database
@@ -43,20 +51,23 @@ class Context:
         return self.tenant_directory
 
     # The verified identity, or why there is none: the token is checked once per request.
-    _checked: Identity | Unauthenticated | None = field(default=None, init=False, repr=False)
+    # A refusal is kept as its message and reason, not as the exception: a caught
+    # exception holds its traceback, whose frames hold this context, a reference
+    # cycle per tokenless request that only the cyclic GC would free.
+    _checked: Identity | Refusal | None = field(default=None, init=False, repr=False)
 
-    def _verified(self) -> Identity | Unauthenticated:
+    def _verified(self) -> Identity | Refusal:
         if self._checked is None:
             try:
                 self._checked = authenticate(self.authorization, self.jwt_secret)
             except Unauthenticated as error:
-                self._checked = error
+                self._checked = Refusal(error.message, error.reason)
         return self._checked
 
     def identity(self) -> Identity:
         """The verified bearer identity; ``Unauthenticated`` (with its reason) otherwise."""
         checked = self._verified()
-        if isinstance(checked, Unauthenticated):
+        if isinstance(checked, Refusal):
             raise Unauthenticated(checked.message, reason=checked.reason)
         return checked
 
@@ -69,7 +80,7 @@ class Context:
         """The request's facts, trusted when its token allows ingestion (never a bot)."""
         # Read without raising: tracking asks for every request, most without a token.
         checked = self._verified()
-        trusted = not isinstance(checked, Unauthenticated) and checked.may_ingest
+        trusted = not isinstance(checked, Refusal) and checked.may_ingest
         return replace(self.facts, trusted=trusted) if trusted else self.facts
 
     def shopper_email(self) -> str | None:
@@ -78,4 +89,4 @@ class Context:
         if self.shopper_named:
             return self.shopper_override
         checked = self._verified()
-        return None if isinstance(checked, Unauthenticated) else checked.email
+        return None if isinstance(checked, Refusal) else checked.email

@@ -22,13 +22,20 @@ resolve info, under ``DIRECT`` in the GraphQL field's ``extensions``:
 ``direct(context, arguments)`` with the arguments graphql-core coerced (keyed by
 GraphQL name) does exactly what the field's resolver does. ``app.graphql_fast``
 calls it to answer a known document without running the executor.
+
+A field whose permissions all read nothing of the resolve info but its context
+(``reads_only_context = True`` on the permission class, as ``IsAdmin`` declares)
+gets a ``DIRECT`` call too, which runs the same permission chain first, given an
+info holding only the context; such a field is marked ``CHECKED`` beside it, so
+that a caller never takes its ``DIRECT`` for an unchecked one. Any other field
+with extensions gets no ``DIRECT``: only the executor serves it.
 """
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import strawberry
 from graphql import (
@@ -49,8 +56,27 @@ Handler = Callable[..., Awaitable[Any]]
 Direct = Callable[[Any, Mapping[str, Any]], Awaitable[Any]]
 # The key graphql-core types and fields carry their strawberry definition under.
 DEFINITION = "strawberry-definition"
-# The key a field without extensions carries its ``Direct`` call under.
+# The key a field carries its ``Direct`` call under (no extensions, or CHECKED).
 DIRECT = "coerced-arguments-direct"
+# Marks a field whose ``Direct`` call runs the field's permission extensions first.
+CHECKED = "coerced-arguments-checked"
+
+
+class _ContextOnly:
+    """The part of graphql-core's resolve info a ``reads_only_context`` permission reads."""
+
+    __slots__ = ("context",)
+
+    def __init__(self, context: Any) -> None:
+        self.context = context
+
+
+def _reads_only_context(definition: StrawberryField) -> bool:
+    return all(
+        isinstance(extension, PermissionExtension)
+        and all(getattr(p, "reads_only_context", False) for p in extension.permissions)
+        for extension in definition.extensions
+    )
 
 
 def _converter(schema: strawberry.Schema, type_: Any) -> Callable[[Any], Any]:
@@ -139,3 +165,13 @@ def serve_with_coerced_arguments(
         return await chain(source, strawberry_info, **python_values(given))
 
     field.resolve = resolve
+    if not _reads_only_context(definition):
+        return
+
+    async def checked(context: Any, given: Mapping[str, Any]) -> Any:
+        # A root field's source is the operation's root value: None (as Schema.execute).
+        raw = cast("GraphQLResolveInfo[Any]", _ContextOnly(context))
+        strawberry_info = schema.config.info_class(_raw_info=raw, _field=definition)
+        return await chain(None, strawberry_info, **python_values(given))
+
+    field.extensions = {**field.extensions, DIRECT: checked, CHECKED: True}

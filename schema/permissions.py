@@ -43,6 +43,9 @@ class IsAdmin(BasePermission):
     """
 
     _schema_directive = Admin()
+    # has_permission reads only info.context: schema.fast_path may run it without
+    # graphql-core's resolve info (importEvents through app.graphql_fast).
+    reads_only_context = True
 
     def __init__(self, *, scoped: bool = True) -> None:
         # Unscoped: a field reading no one tenant (tenants lists what the scope covers).

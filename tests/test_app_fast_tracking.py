@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -63,6 +63,37 @@ FULL = {
 }
 
 
+IMPORT = "mutation($e: [ImportEventInput!]!) { importEvents(events: $e) { inserted duplicates } }"
+IMPORT_TENANT = """mutation($e: [ImportEventInput!]!, $t: ID) {
+  importEvents(tenantId: $t, events: $e) { inserted duplicates } }"""
+# Three days before the frozen request time, written east of UTC.
+PAST = {
+    "eventType": "page_view",
+    "sessionId": "i",
+    "createdAt": (FROZEN - timedelta(days=3, microseconds=322))
+    .astimezone(timezone(timedelta(hours=2)))
+    .isoformat(),
+}
+PAST_FULL = {
+    **PAST,
+    "eventType": "purchase",
+    "userId": "ana@shop.co",
+    "productSlug": "tee",
+    "productName": "Tee",
+    "price": 19,
+    "metadata": {"quantity": 2, "order_id": "o-9"},
+    "source": "email",
+    "url": "https://shop.example/p/tee?utm_campaign=c",
+    "referrer": "https://www.google.com/",
+    "visitorId": "v-1",
+    "country": "CL",
+    "userAgent": "Mozilla/5.0",
+    "utmSource": "news",
+    "utmMedium": "email",
+    "utmCampaign": "june",
+}
+
+
 def body(query: str, variables: Any = None, **more: Any) -> dict[str, Any]:
     return {"query": query, "variables": variables, **more}
 
@@ -85,6 +116,10 @@ def ingest() -> str:
 
 def admin() -> str:
     return f"Bearer {issue_token(SECRET, email='ops@shop.co', admin=True, tenant='*')}"
+
+
+def scoped_admin(tenant: str) -> str:
+    return f"Bearer {issue_token(SECRET, email='ops@shop.co', admin=True, tenant=tenant)}"
 
 
 @dataclass
@@ -367,13 +402,94 @@ CASES = [
         {"origin": "https://evil.example"},
         fast=True,
     ),
+    Case("import (admin)", body(IMPORT, {"e": [PAST]}), {"authorization": admin()}, fast=True),
     Case(
-        "import (admin, not served here)",
+        "import, every field, twice",
+        body(IMPORT, {"e": [PAST_FULL, PAST_FULL]}),
+        {"authorization": admin()},
+        fast=True,
+    ),
+    Case(
+        "import, tenant literal, typename and aliases",
         body(
-            "mutation($e: [ImportEventInput!]!) { importEvents(events: $e) { inserted } }",
-            {"e": [{"eventType": "page_view", "sessionId": "i", "createdAt": FROZEN.isoformat()}]},
+            'mutation($e: [ImportEventInput!]!) { i: importEvents(tenantId: "shop2", events: $e) '
+            "{ __typename n: inserted duplicates } }",
+            {"e": [PAST, {**PAST, "sessionId": "i2"}]},
         ),
         {"authorization": admin()},
+        fast=True,
+    ),
+    Case("import, no token", body(IMPORT, {"e": [PAST]}), fast=True),
+    Case(
+        "import, bad token", body(IMPORT, {"e": [PAST]}), {"authorization": "Bearer x"}, fast=True
+    ),
+    Case(
+        "import, shopper token",
+        body(IMPORT, {"e": [PAST]}),
+        {"authorization": shopper()},
+        fast=True,
+    ),
+    Case(
+        "import, tenant outside the scope",
+        body(IMPORT_TENANT, {"e": [PAST], "t": "shop2"}),
+        {"authorization": scoped_admin("shop1")},
+        fast=True,
+    ),
+    Case(
+        "import, tenant in the scope",
+        body(IMPORT_TENANT, {"e": [PAST], "t": "shop1"}),
+        {"authorization": scoped_admin("shop1")},
+        fast=True,
+    ),
+    Case(
+        "import, tenant invalid",
+        body(IMPORT_TENANT, {"e": [PAST], "t": "bad tenant"}),
+        {"authorization": admin()},
+        fast=True,
+    ),
+    Case(
+        "import, createdAt not a time",
+        body(IMPORT, {"e": [{**PAST, "createdAt": "yesterday"}]}),
+        {"authorization": admin()},
+    ),
+    Case(
+        "import, createdAt a number",
+        body(IMPORT, {"e": [{**PAST, "createdAt": 1700000000}]}),
+        {"authorization": admin()},
+    ),
+    Case(
+        "import, no sessionId",
+        body(IMPORT, {"e": [{"eventType": "page_view", "createdAt": PAST["createdAt"]}]}),
+        {"authorization": admin()},
+    ),
+    Case("import, no variables", body(IMPORT), {"authorization": admin()}),
+    Case(
+        "import, bad variables, no token",
+        body(IMPORT, {"e": [{**PAST, "price": "free"}]}),
+    ),
+    Case(
+        "import, in the future",
+        body(IMPORT, {"e": [PAST, {**PAST, "createdAt": "2999-01-01T00:00:00+00:00"}]}),
+        {"authorization": admin()},
+        fast=True,
+    ),
+    Case(
+        "import, no offset",
+        body(IMPORT, {"e": [{**PAST, "createdAt": "2026-01-01T00:00:00"}]}),
+        {"authorization": admin()},
+        fast=True,
+    ),
+    Case(
+        "import, too many",
+        body(IMPORT, {"e": [PAST] * 1001}),
+        {"authorization": admin()},
+        fast=True,
+    ),
+    Case(
+        "import, bad country",
+        body(IMPORT, {"e": [{**PAST, "country": "Chile"}]}),
+        {"authorization": admin()},
+        fast=True,
     ),
     Case("a query", body("{ __typename }")),
     Case("syntax error", body("mutation { trackEvent(")),
@@ -520,6 +636,29 @@ async def test_hand_checked_answers(pair: Pair) -> None:
         fast, slow = await pair.send(by_name["rate limited"])
         assert fast == slow
     assert fast[2]["errors"][0]["extensions"]["code"] == "RATE_LIMITED"
+    for name, answer in (
+        ("import (admin)", {"importEvents": {"inserted": 1, "duplicates": 0}}),
+        ("import, every field, twice", {"importEvents": {"inserted": 1, "duplicates": 1}}),
+    ):
+        fast, slow = await pair.send(by_name[name])
+        assert fast == slow
+        assert fast[2] == {"data": answer, "extensions": FREE}
+        fast, slow = await pair.send(by_name[name])  # the fast path's own answer
+        assert fast == slow
+        assert fast[2]["data"]["importEvents"]["inserted"] == 0
+    for name, code in (
+        ("import, no token", "UNAUTHENTICATED"),
+        ("import, shopper token", "FORBIDDEN"),
+        ("import, tenant outside the scope", "FORBIDDEN"),
+        ("import, in the future", "BAD_USER_INPUT"),
+    ):
+        for _ in range(2):
+            fast, slow = await pair.send(by_name[name])
+            assert fast == slow
+        assert fast[2]["data"] is None, name
+        assert [e["extensions"]["code"] for e in fast[2]["errors"]] == [code], name
+        assert fast[2]["errors"][0]["path"] == ["importEvents"]
+        assert fast[2]["extensions"] == FREE
 
 
 async def test_internal_failures_answer_the_same(
@@ -622,7 +761,7 @@ def servers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, 
 
 # Cases whose answer does not depend on the request time (the servers' clocks run).
 HOSTILE = [
-    case for case in CASES if case.name not in {"rate limited", "import (admin, not served here)"}
+    case for case in CASES if case.name != "rate limited" and not case.name.startswith("import")
 ]
 
 
@@ -827,3 +966,42 @@ def test_a_flood_of_distinct_texts_keeps_memory_flat() -> None:
     assert len(documents.plans) == MAX_PLANS
     assert kept < 2 * 1024 * 1024, kept  # 64 texts of 2 KiB, their plans, graphql-core's own
     assert abs(grown) < 64 * 1024, grown
+
+
+def test_import_coercion_is_graphql_cores_own() -> None:
+    # importEvents' DateTime goes through the scalar's own coercion, as graphql-core's.
+    from graphql.execution.values import VariableValues, get_variable_values
+
+    schema = build_schema()
+    documents = FastDocuments(schema)
+    documents.learn(IMPORT, None)
+    plan = documents.get(IMPORT, None)
+    assert plan is not None and plan.coercion is not None
+    times: list[Any] = [
+        PAST["createdAt"],
+        "2026-01-02T03:04:05Z",
+        "2026-01-02",
+        "2026-01-02T03:04:05",
+        "yesterday",
+        "",
+        1700000000,
+        None,
+        ["2026-01-02T03:04:05Z"],
+        {"at": 1},
+        "2026-13-02T03:04:05Z",
+    ]
+    taken = 0
+    for at in times:
+        for extra in ({}, {"price": 3}, {"country": None}, {"colour": "red"}):
+            given = {"e": [{**PAST, "createdAt": at, **extra}]}
+            mine = plan.coercion(given)
+            theirs = get_variable_values(
+                schema._schema, plan.operation.variable_definitions or (), given
+            )
+            if mine is None:
+                assert not isinstance(theirs, VariableValues) or at is None or "colour" in extra
+                continue
+            taken += 1
+            assert isinstance(theirs, VariableValues), given
+            assert typed(mine.coerced) == typed(theirs.coerced), given
+    assert taken >= 6

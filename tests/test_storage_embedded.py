@@ -791,7 +791,8 @@ async def test_a_failed_fold_is_logged_and_start_up_folds_it(
 async def test_a_big_journal_starts_a_fold_by_itself(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(embedded_store, "COMPACT_MIN_BYTES", 2_000)
+    # 20 events: ~1.6 kB of journal (rows frames, format 2).
+    monkeypatch.setattr(embedded_store, "COMPACT_MIN_BYTES", 1_000)
     db = await reopen(tmp_path)
     await store(db, *(event("page_view", at=NOW, session=f"s{i}") for i in range(20)))
     assert db._compacting is not None

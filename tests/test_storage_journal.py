@@ -66,7 +66,7 @@ def test_a_frame_is_mark_length_crc_payload() -> None:
     assert data[:4] == FRAME_MARK
     assert data[4:8] == (12).to_bytes(4, "little")
     assert data[12:] == bson.encode({"n": 7})
-    assert header(JOURNAL_MAGIC) == b"\x89SAJ\x01\x00\x00\x00"
+    assert header(JOURNAL_MAGIC) == b"\x89SAJ\x02\x00\x00\x00"  # version 2 (rows frames)
 
 
 def test_records_come_back_with_their_offsets(journal: Path) -> None:
@@ -162,8 +162,8 @@ def test_a_file_that_may_not_tear_reports_a_cut_tail_as_damage(journal: Path) ->
 
 
 def test_a_newer_format_version_is_refused(journal: Path) -> None:
-    edit(journal, 4, (2).to_bytes(4, "little"))
-    with pytest.raises(ConfigError, match=r"events\.journal is in format version 2; .* version 1"):
+    edit(journal, 4, (3).to_bytes(4, "little"))
+    with pytest.raises(ConfigError, match=r"events\.journal is in format version 3; .* version 2"):
         scan(journal, JOURNAL_MAGIC, tail_may_tear=True)
 
 

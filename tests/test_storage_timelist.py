@@ -61,6 +61,16 @@ def test_the_list_reads_as_a_stable_sort_of_what_was_added(
             listed.add_all(many)
             held.extend(many)
             n += len(many)
+        elif step < 0.65:  # a batch (a request's events): sorted runs, ties, or any order
+            start = n // 8 if rng.random() < 0.7 else rng.randrange(0, 50)
+            count = rng.randrange(0, 3 * 4)  # up to three chunks of 4
+            hours = sorted(start + rng.randrange(0, 3) for _ in range(count))
+            if rng.random() < 0.25:
+                rng.shuffle(hours)
+            batch = [row_at(hour, n + i) for i, hour in enumerate(hours)]
+            listed.extend(batch)
+            held.extend(batch)
+            n += len(batch)
         elif step < 0.7 and held:  # a retired key: the same row, renamed, in its place
             old = rng.choice(held)
             new = rows.with_key(old, f"retired-{n}")
@@ -105,3 +115,48 @@ def test_replacing_a_row_not_held_is_an_error() -> None:
     listed.add_all([row_at(1, 1), row_at(1, 2)])
     with pytest.raises(ValueError, match="not in the list"):
         listed.replace(row_at(1, 3), row_at(1, 4))
+
+
+def added_one_by_one(before: list[Row], batch: list[Row]) -> TimeList:
+    listed = TimeList()
+    for row in [*before, *batch]:
+        listed.add(row)
+    return listed
+
+
+@pytest.mark.parametrize(
+    "hours",
+    [
+        [5, 5, 6, 9, 9, 9],  # in order after the last row, ties with it and within
+        [4, 5, 6],  # starts before the last row: row by row
+        [6, 8, 7],  # out of order within the batch
+        [],
+        [5] * 40,  # one instant, long enough to split the last chunk
+    ],
+    ids=["in order", "starts early", "out of order", "empty", "split"],
+)
+def test_extend_is_add_of_each_in_turn(hours: list[int], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timelist, "CHUNK", 4)
+    before = [row_at(h, n) for n, h in enumerate([1, 2, 5, 5])]
+    batch = [row_at(h, 100 + n) for n, h in enumerate(hours)]
+    listed = TimeList()
+    for row in before:
+        listed.add(row)
+    listed.extend(batch)
+    want = added_one_by_one(before, batch)
+    assert list(listed) == list(want) == expected([*before, *batch], (None, True, None, True))
+    assert len(listed) == len(before) + len(batch)
+    assert all(0 < len(chunk) < 2 * timelist.CHUNK for chunk in listed._chunks)
+    assert listed._firsts == [rows.created_us(chunk[0]) for chunk in listed._chunks]
+    everything: Bounds = (None, True, None, True)
+    assert listed.count(everything) == len(listed)
+
+
+def test_extend_of_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(timelist, "CHUNK", 4)
+    batch = [row_at(h, n) for n, h in enumerate([3, 3, 4, 7, 7, 7, 8, 9, 9, 10])]
+    listed = TimeList()
+    listed.extend(batch)
+    assert list(listed) == batch
+    assert listed._firsts == [rows.created_us(chunk[0]) for chunk in listed._chunks]
+    assert listed.between((START + timedelta(hours=7), True, None, True)) == batch[3:]

@@ -13,12 +13,24 @@ The format of both files::
              version (uint32 LE) frame*
     frame  = FRAME_MARK (4 bytes) length (uint32 LE) crc (uint32 LE) payload
     crc    = CRC-32 (zlib) of the length bytes and the payload
-    payload = version 1 (the journal; snapshots of older servers): one BSON document
+    payload = version 1 (journals and snapshots of older servers): one BSON document
+            | version 2 (journals): either one BSON document (a ``retire`` or
+              ``purge`` record), or ``ROWS_TAG`` (4 zero bytes, which no BSON
+              document starts with: its length is at least 5) then one inserted
+              batch as rows (``storage.embedded.rows``), pickled like a snapshot's
+              chunk, read back as the record ``{"op": "insert", "docs": rows}``
             | version 3 (snapshots): up to ``CHUNK_ROWS`` events as rows
               (``storage.embedded.rows``), pickled; read back by an unpickler that
               builds nothing but rows, their shapes, datetimes and BSON's Int64
             | version 2 (snapshots of older servers): the same, rows of the format
               before (``rows.from_v2``), converted as they are read
+
+The journal writes version 2: a batch of inserted events is the rows the store
+keeps anyway, pickled, where version 1 built and encoded a BSON document of the
+batch (most of an insert's cost in the store). Version 1 journals are still
+read; start-up folds one holding records into the snapshot and starts a version 2
+file (never appending new frames to an old file). Each file's version is its own:
+a journal's 2 and a snapshot's 2 are different formats.
 
 The mark lets a reader find the next frame after damage with a byte search
 (resync) instead of trusting a damaged length; the checksum tells damage from
@@ -57,8 +69,11 @@ from storage.embedded.rows import Row
 
 # Naive UTC datetimes, as the rest of the storage layer uses.
 CODEC: CodecOptions[dict[str, Any]] = CodecOptions(tz_aware=False)
-VERSION = 1  # the journal's format: a BSON document per record
+BSON_VERSION = 1  # a BSON document per frame: journals and snapshots of older servers
+JOURNAL_VERSION = 2  # the journal's format: BSON records and batches of rows (1 is still read)
 SNAPSHOT_VERSION = 3  # the snapshot's: rows in chunks (versions 1 and 2 are still read)
+# Starts a journal frame holding an inserted batch as rows (a BSON document's length is >= 5).
+ROWS_TAG = bytes(4)
 CHUNK_ROWS = 4096
 SNAPSHOT_MAGIC = b"\x89SAS"
 JOURNAL_MAGIC = b"\x89SAJ"
@@ -70,12 +85,25 @@ _MIN_BSON = 5  # an empty document
 _BSON_ERRORS = (bson.errors.InvalidBSON, ValueError, OverflowError)
 
 
-def header(magic: bytes, version: int = VERSION) -> bytes:
+def _newest(magic: bytes) -> int:
+    return SNAPSHOT_VERSION if magic == SNAPSHOT_MAGIC else JOURNAL_VERSION
+
+
+def header(magic: bytes, version: int | None = None) -> bytes:
+    """A file's header; by default a journal's current one, a snapshot's of version 1
+    (``write_snapshot``)."""
+    if version is None:
+        version = JOURNAL_VERSION if magic == JOURNAL_MAGIC else BSON_VERSION
     return magic + version.to_bytes(4, "little")
 
 
 def frame(record: dict[str, Any]) -> bytes:
     return _framed(bson.encode(record))
+
+
+def rows_frame(batch: Sequence[Row]) -> bytes:
+    """The journal frame (version 2) of an inserted batch: ``ROWS_TAG``, the rows pickled."""
+    return _framed(ROWS_TAG + pickle.dumps(list(batch), protocol=pickle.HIGHEST_PROTOCOL))
 
 
 def _framed(payload: bytes) -> bytes:
@@ -92,7 +120,7 @@ class Scan:
     size: int = 0
     records: list[tuple[int, Any]] = field(default_factory=list)  # as the transform made them
     legacy: bool = False  # the format without checksums
-    version: int = VERSION  # of the file's header
+    version: int = BSON_VERSION  # of the file's header (files without one: 1)
     chunked: bool = False  # records are (offset, list of rows): a version 2 or 3 snapshot
     damaged: list[tuple[int, int]] = field(default_factory=list)  # (offset, bytes skipped)
     torn: int = 0  # bytes of an incomplete last frame, dropped
@@ -136,7 +164,7 @@ def _row_chunk_v2(payload: bytes) -> Any:
     return [rows.from_v2(row) for row in chunk]
 
 
-def _row_chunk(payload: bytes) -> Any:
+def _row_chunk(payload: bytes | memoryview) -> Any:
     chunk = _RowUnpickler(io.BytesIO(payload)).load()
     if not isinstance(chunk, list) or not all(
         isinstance(row, tuple)
@@ -147,6 +175,13 @@ def _row_chunk(payload: bytes) -> Any:
     ):
         raise ValueError("a snapshot chunk that is not a list of rows")
     return chunk
+
+
+def _journal_record(payload: bytes) -> Any:
+    """A version 2 journal frame's record: a batch of rows as an insert, or BSON."""
+    if payload[:4] == ROWS_TAG:
+        return {"op": "insert", "docs": _row_chunk(memoryview(payload)[4:])}
+    return _bson_record(payload)
 
 
 Decode = Callable[[bytes], Any]
@@ -269,22 +304,23 @@ def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
     except FileNotFoundError:
         return found
     found.size = len(data)
-    expected = header(magic)
-    newest = SNAPSHOT_VERSION if magic == SNAPSHOT_MAGIC else VERSION
+    newest = _newest(magic)
     decode: Decode = _bson_record
-    if data.startswith(expected):
-        offset = HEADER_BYTES
-    elif data.startswith(magic) and len(data) >= HEADER_BYTES:
+    if data.startswith(magic) and len(data) >= HEADER_BYTES:
         version = int.from_bytes(data[4:HEADER_BYTES], "little")
-        if not VERSION < version <= newest:
+        if not BSON_VERSION <= version <= newest:
             raise ConfigError(
                 f"{path} is in format version {version}; "
                 f"this server reads version {newest} and older"
             )
-        decode = _row_chunk if version == SNAPSHOT_VERSION else _row_chunk_v2
-        found.version, found.chunked = version, True
+        found.version = version
+        if magic == SNAPSHOT_MAGIC and version > BSON_VERSION:
+            decode = _row_chunk if version == SNAPSHOT_VERSION else _row_chunk_v2
+            found.chunked = True
+        elif magic == JOURNAL_MAGIC and version == JOURNAL_VERSION:
+            decode = _journal_record
         offset = HEADER_BYTES
-    elif len(data) < HEADER_BYTES and expected.startswith(data):
+    elif len(data) < HEADER_BYTES and header(magic, newest).startswith(data):
         found.torn = len(data)  # a header cut short: the file was new
         return found
     elif _looks_legacy(data):
@@ -308,6 +344,11 @@ def _scan(path: Path, magic: bytes, transform: Transform) -> Scan:
         found.damaged.append((offset, following - offset))
         offset = following
     return found
+
+
+def _reads_current_header(path: Path) -> bool:
+    with path.open("rb") as handle:
+        return handle.read(HEADER_BYTES) == header(JOURNAL_MAGIC)
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -378,7 +419,7 @@ def set_aside(path: Path, *, now: datetime | None = None, keep: bool = False) ->
 
 
 class Journal:
-    """Append-only file of checksummed BSON frames (see the module docstring)."""
+    """Append-only file of checksummed frames, version 2 (see the module docstring)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -388,6 +429,9 @@ class Journal:
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         self._dirty = False
         self.size = os.fstat(self._fd).st_size  # bytes in the file
+        # Frames are only ever appended to a file of the current version: an older
+        # one (recovery resets it once its records are in the snapshot) must be reset.
+        self._current = self.size == 0 or _reads_current_header(self.path)
         if self.size == 0:
             self._write(header(JOURNAL_MAGIC))
             os.fsync(self._fd)
@@ -406,9 +450,17 @@ class Journal:
         self._open()
         _fsync_dir(self.path.parent)
 
-    def append(self, records: Sequence[dict[str, Any]], *, fsync: bool) -> None:
-        """Append ``records`` in one ``write(2)``: one acknowledged batch, one write."""
-        self._write(b"".join(frame(record) for record in records))
+    def append(
+        self, records: Sequence[dict[str, Any]], *, fsync: bool, rows: Sequence[Row] = ()
+    ) -> None:
+        """Append ``records`` (BSON frames), then ``rows`` (an inserted batch, one frame of
+        rows) if any, in one ``write(2)``: one acknowledged batch, one write."""
+        if not self._current:
+            raise RuntimeError(f"{self.path} is in an older format: reset it before appending")
+        frames = [frame(record) for record in records]
+        if rows:
+            frames.append(rows_frame(rows))
+        self._write(b"".join(frames))
         if fsync:
             os.fsync(self._fd)
         else:
@@ -424,6 +476,7 @@ class Journal:
         os.ftruncate(self._fd, 0)
         self.size = 0
         self._write(header(JOURNAL_MAGIC))
+        self._current = True
         os.fsync(self._fd)
         self._dirty = False
 

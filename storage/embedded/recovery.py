@@ -31,6 +31,7 @@ from core.errors import ConfigError
 from storage.embedded import rows
 from storage.embedded.journal import (
     JOURNAL_MAGIC,
+    JOURNAL_VERSION,
     SNAPSHOT_MAGIC,
     SNAPSHOT_VERSION,
     Journal,
@@ -229,7 +230,17 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
         report.append(damage_report(snapshot, snapshot_skipped, aside))
     journal_sound = journal.clean and not journal_skipped
     outdated = snapshot.version < SNAPSHOT_VERSION and bool(stored)
-    if not snapshot.clean or snapshot_skipped or not journal_sound or outdated or folding:
+    # A journal of an older format is never appended to: its records go into the
+    # snapshot, and it starts again in the current format.
+    old_journal = journal.size > 0 and journal.version < JOURNAL_VERSION
+    if (
+        not snapshot.clean
+        or snapshot_skipped
+        or not journal_sound
+        or outdated
+        or folding
+        or (old_journal and bool(journal.records))
+    ):
         compacted = True
     else:
         compacted = bool(journal.records) and worth_compacting(snapshot, journal)
@@ -240,7 +251,7 @@ def restore(snapshot_path: Path, journal_path: Path) -> Restored:
             report.append(damage_report(earlier, earlier_skipped, set_aside(earlier_path)))
         else:
             earlier_path.unlink()
-    reset = (compacted and bool(journal.records)) or not journal.clean
+    reset = (compacted and bool(journal.records)) or not journal.clean or old_journal
     if journal.damaged or journal_skipped:
         aside = set_aside(journal_path)  # Journal() below starts a new file
         report.append(damage_report(journal, journal_skipped, aside))

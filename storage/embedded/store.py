@@ -217,6 +217,22 @@ class _TenantIndex:
         self.by_type[rows.event_type(row)].add(row)
         self.keys.put(row)
 
+    def extend(self, many: list[Row]) -> None:
+        """``add`` each of ``many`` in turn, a batch at a time (``TimeList.extend``)."""
+        self.all.extend(many)
+        by_type: dict[str, list[Row]] = {}
+        for row in many:
+            typed = by_type.get(rows.event_type(row))
+            if typed is None:
+                by_type[rows.event_type(row)] = [row]
+            else:
+                typed.append(row)
+        for event_type, typed in by_type.items():
+            self.by_type[event_type].extend(typed)
+        put = self.keys.put
+        for row in many:
+            put(row)
+
     def add_all(self, many: list[Row]) -> None:
         self.all.add_all(many)
         by_type: defaultdict[str, list[Row]] = defaultdict(list)
@@ -479,9 +495,9 @@ class EmbeddedDatabase(Database):
             self._count -= dropped
         return dropped
 
-    def _write(self, records: Sequence[dict[str, Any]]) -> None:
+    def _write(self, records: Sequence[dict[str, Any]], rows: Sequence[Row] = ()) -> None:
         assert self._journal is not None, "embedded store used before open()"
-        self._journal.append(records, fsync=self._fsync_seconds == 0)
+        self._journal.append(records, fsync=self._fsync_seconds == 0, rows=rows)
         if self._journal.size > max(COMPACT_MIN_BYTES, self._snapshot_bytes // COMPACT_SHARE):
             self._folding()
 
@@ -562,16 +578,21 @@ class EmbeddedDatabase(Database):
                 if "_id" not in doc:
                     doc["_id"] = next(fresh)
                 accepted.append(doc)
+            added = [
+                to_row(doc, encoded) for doc, (_, encoded) in zip(accepted, chosen, strict=True)
+            ]
             # Journal first, the batch in one write: once it returns, it survives a crash.
             records = [
                 {"op": "retire", "id": rows.event_id(holder), "key": key} for holder, key in retired
             ]
-            records.append({"op": "insert", "docs": accepted})
-            self._write(records)
+            self._write(records, added)
             for holder, new_key in retired:
                 self._tenants[rows.tenant(holder)].retire(holder, new_key)
-            for doc, (_, encoded) in zip(accepted, chosen, strict=True):
-                self._tenants[doc["tenantId"]].add(to_row(doc, encoded))
+            by_tenant: dict[str, list[Row]] = {}
+            for row in added:
+                by_tenant.setdefault(rows.tenant(row), []).append(row)
+            for tenant, owned in by_tenant.items():
+                self._tenants[tenant].extend(owned)
             self._count += len(accepted)
             self._unsettled += len(accepted)
         if self._unsettled >= SETTLE_EVERY_EVENTS:

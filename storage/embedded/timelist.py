@@ -13,8 +13,10 @@ time order fills only the last chunk, and an out-of-order insert (an imported pa
 event) moves at most one chunk's pointers, not every later row.
 
 Ties: a row is inserted after every row of the same time (``bisect_right``), so
-rows of one instant stay in the order they were added; ``add_all`` adds rows
-after those already held, in the order given, by one stable sort.
+rows of one instant stay in the order they were added; ``extend`` adds a batch
+as ``add`` would add each in turn (a batch in time order after the last row, in
+one go); ``add_all`` adds rows after those already held, in the order given, by
+one stable sort.
 """
 
 from __future__ import annotations
@@ -69,6 +71,32 @@ class TimeList:
             if len(chunk) >= 2 * CHUNK:
                 self._split(which)
         self._len += 1
+
+    def extend(self, many: list[Row]) -> None:
+        """Add ``many`` in the order given: the same list as ``add`` of each in turn.
+
+        A batch in time order starting at or after the last row held (live events,
+        an import in time order) is appended to the last chunk in one go, which is
+        then split into chunks of ``CHUNK`` if it reached ``2 * CHUNK``; any other
+        batch is added row by row.
+        """
+        if not many:
+            return
+        times = list(map(created_us, many))
+        chunks = self._chunks
+        in_order = all(map(int.__le__, times, times[1:]))  # ``sorted`` would copy
+        if not in_order or (chunks and times[0] < created_us(chunks[-1][-1])):
+            for row in many:
+                self.add(row)
+            return
+        if not chunks:
+            chunks.append([])
+            self._firsts.append(times[0])
+        last = chunks[-1]
+        last += many
+        self._len += len(many)
+        if len(last) >= 2 * CHUNK:
+            self._split(len(chunks) - 1)
 
     def _split(self, which: int) -> None:
         chunk = self._chunks[which]
