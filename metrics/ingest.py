@@ -13,7 +13,7 @@ import math
 import os
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring
@@ -33,7 +33,7 @@ from metrics.activity import activity_of
 from metrics.context import RequestFacts, event_context
 from metrics.lines import MAX_PRICE, MAX_QUANTITY
 from storage.database import Database
-from storage.documents import EventDocument
+from storage.documents import EventDocument, StoredContext
 
 MAX_STRING = 256
 MAX_URL = 2048
@@ -324,24 +324,34 @@ def live_document(
     prefix: str = "",
     facts: RequestFacts | None = None,
     visitor_key: bytes = b"",
+    contexts: dict[Hashable, tuple[StoredContext, str | None]] | None = None,
 ) -> EventDocument:
     """A tracked event received at ``now``; ``user_id`` only ever comes from a verified token.
 
     ``facts`` (what the request says of its caller) give the event its context.
+    ``contexts``, kept by the caller for one request (one ``facts`` and ``visitor_key``),
+    remembers each context computed: a batch's events mostly share tenant, page,
+    referrer and source.
     """
     created_at, received = _receive_time(now)
     doc = _document(item, tenant=tenant, created_at=created_at, user_id=user_id, prefix=prefix)
     url = checked_url(item.url, f"{prefix}url")
     referrer = checked_url(item.referrer, f"{prefix}referrer")
     if facts is not None:
-        context, source = event_context(
-            facts=facts,
-            visitor_key=visitor_key,
-            tenant=tenant,
-            url=url,
-            referrer=referrer,
-            source=item.source,
-        )
+        known = (tenant, url, referrer, item.source)
+        found = None if contexts is None else contexts.get(known)
+        if found is None:
+            found = event_context(
+                facts=facts,
+                visitor_key=visitor_key,
+                tenant=tenant,
+                url=url,
+                referrer=referrer,
+                source=item.source,
+            )
+            if contexts is not None:
+                contexts[known] = found
+        context, source = found
         doc = EventDocument(**doc, **context)
         if item.source is None:
             doc["source"] = source

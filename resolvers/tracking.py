@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 from core.errors import BadUserInput, Forbidden, RateLimited
@@ -25,8 +25,10 @@ async def _live_document(
     email: str | None,
     caller: RequestFacts,
     prefix: str,
+    contexts: dict[Hashable, Any] | None = None,
 ) -> tuple[Tenant, EventDocument]:
-    """Validate one ``TrackEventInput`` (keyed by Python field names) into a document."""
+    """Validate one ``TrackEventInput`` (keyed by Python field names) into a document;
+    ``contexts`` as ``metrics.ingest.live_document`` keeps them, for one request."""
     fields = dict(item)
     field = f"{prefix}tenantId"
     tenant_id = events.validate_tenant(fields.pop("tenant_id", None), field=field)
@@ -39,6 +41,7 @@ async def _live_document(
         prefix=prefix,
         facts=caller,
         visitor_key=context.visitor_key,
+        contexts=contexts,
     )
 
 
@@ -123,10 +126,16 @@ async def track_events(
     email, caller = context.shopper_email(), context.caller()
     results: list[TrackEventsItem] = []
     valid: list[tuple[int, tuple[Tenant, EventDocument]]] = []
+    contexts: dict[Hashable, Any] = {}
     for index, item in enumerate(items):
         try:
             tracked = await _live_document(
-                context, item, email=email, caller=caller, prefix=f"events[{index}]."
+                context,
+                item,
+                email=email,
+                caller=caller,
+                prefix=f"events[{index}].",
+                contexts=contexts,
             )
         except (BadUserInput, Forbidden) as error:
             problem = ItemError(code=error.code, message=error.message, field=error.field)

@@ -173,3 +173,53 @@ async def test_bad_urls_are_bad_user_input(
         {"code": "BAD_USER_INPUT", "field": f"input.{field}"}
     ]
     assert list(database.documents()) == []
+
+
+async def test_a_batch_gives_each_event_the_context_it_would_get_alone(
+    behind_proxy: httpx.AsyncClient, database: EmbeddedDatabase
+) -> None:
+    # A batch computes each (tenant, url, referrer, source) context once: items that
+    # share one, and items that differ in any part of it, each get their own.
+    page = "https://shop.example/p/tee?utm_source=ig&utm_medium=social"
+    items = [
+        {"eventType": "page_view", "sessionId": "a", "tenantId": "shop1", "url": page},
+        {"eventType": "product_view", "sessionId": "a", "tenantId": "shop1", "url": page},
+        {"eventType": "page_view", "sessionId": "a", "tenantId": "shop2", "url": page},
+        {"eventType": "page_view", "sessionId": "a", "tenantId": "shop1", "url": page,
+         "source": "newsletter"},
+        {"eventType": "page_view", "sessionId": "a", "tenantId": "shop1", "url": page,
+         "referrer": "https://www.google.com/"},
+        {"eventType": "page_view", "sessionId": "a", "tenantId": "shop1"},
+    ]  # fmt: skip
+    headers = {"User-Agent": IPHONE, "X-Forwarded-For": "190.85.1.1"}
+    query = "mutation($e: [TrackEventInput!]!) { trackEvents(events: $e) { status } }"
+    body = json.dumps({"query": query, "variables": {"e": items}})
+    answer = await behind_proxy.post(
+        "/graphql", content=body, headers={"Content-Type": "application/json", **headers}
+    )
+    assert answer.json()["data"]["trackEvents"] == [{"status": "OK"}] * 6
+    batch = list(database.documents())
+    for item in items:
+        assert (await track(behind_proxy, item, **headers))["data"]["trackEvent"]["status"] == "OK"
+    alone = list(database.documents())[len(batch) :]
+    derived = ("_id", "dedupeKey", "createdAt")
+
+    def context(doc: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in doc.items() if k not in derived}
+
+    # The store lists a tenant's events together: compare in one order.
+    assert sorted(map(context, batch), key=repr) == sorted(map(context, alone), key=repr)
+    visitors = {doc["tenantId"]: doc["visitorId"] for doc in batch}
+    assert len(set(visitors.values())) == 2  # the visitor is per tenant
+    shown = [(d["tenantId"], d["source"], d.get("referrerHost"), d.get("page")) for d in batch]
+    assert sorted(shown, key=repr) == sorted(
+        [
+            ("shop1", "ig", None, "/p/tee"),
+            ("shop1", "ig", None, "/p/tee"),
+            ("shop2", "ig", None, "/p/tee"),
+            ("shop1", "newsletter", None, "/p/tee"),
+            ("shop1", "ig", "www.google.com", "/p/tee"),
+            ("shop1", None, None, None),
+        ],
+        key=repr,
+    )
