@@ -198,32 +198,38 @@ def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
 def _object_coercion(type_: GraphQLInputObjectType) -> Coerce | None:
     if type_.is_one_of or type_.out_type is not GraphQLInputObjectType.out_type:
         return None
-    # (name, output name, coercion, required, default or Undefined)
-    fields: list[tuple[str, str, Coerce, bool, Any]] = []
+    # Per field name: its output name and coercion; the required names; what a
+    # missing optional field is given (its default, None here).
+    fields: dict[str, tuple[str, Coerce]] = {}
+    required: set[str] = set()
+    defaults: dict[str, Any] = {}
     for name, field in type_.fields.items():
         coerce = _input_coercion(field.type)
         if coerce is None:
             return None
-        required = is_required_input_field(field)
-        default = Undefined if required else coerce_default_value(field)
+        out_name = field.out_name or name
+        fields[name] = (out_name, coerce)
+        if is_required_input_field(field):
+            required.add(name)
+            continue
+        default = coerce_default_value(field)
         if default is not Undefined and default is not None:
             return None  # a mutable default would be shared
-        fields.append((name, field.out_name or name, coerce, required, default))
-    known = frozenset(name for name, *_ in fields)
+        if default is not Undefined:
+            defaults[out_name] = default
+    known = frozenset(fields)
 
     def coerce_object(value: Any) -> Any:
+        # graphql-core's result, but for the order of its keys (a Python mapping
+        # of keyword arguments: order carries nothing).
         if value is None:
             return None
-        if type(value) is not dict or not known.issuperset(value):
+        if type(value) is not dict or not known.issuperset(value) or not required <= value.keys():
             _decline()
-        coerced: dict[str, Any] = {}
-        for name, out_name, coerce, required, default in fields:
-            if name in value:
-                coerced[out_name] = coerce(value[name])
-            elif required:
-                _decline()
-            elif default is not Undefined:
-                coerced[out_name] = default
+        coerced = defaults.copy()
+        for name, item in value.items():
+            out_name, coerce = fields[name]
+            coerced[out_name] = coerce(item)
         return coerced
 
     return coerce_object
