@@ -17,7 +17,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from json.encoder import encode_basestring
-from typing import Any
+from typing import Any, cast
 
 from core.clock import to_naive_utc
 from core.errors import BadUserInput
@@ -51,7 +51,9 @@ _COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
 _json_string = encode_basestring
 
 
-@dataclass(frozen=True, slots=True)
+# Built once per event: not frozen, as a frozen dataclass's __init__ sets each field
+# through object.__setattr__ (~5 times the cost: 3 us of 21 fields). Nothing changes them.
+@dataclass(slots=True)
 class EventInput:
     """One event as a caller sent it (GraphQL ``TrackEventInput``/``ImportEventInput``)."""
 
@@ -78,7 +80,7 @@ class EventInput:
     utm_campaign: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per event: not frozen, as EventInput
 class TrackOutcome:
     status: TrackStatus
     session_id: str
@@ -352,7 +354,7 @@ def live_document(
             if contexts is not None:
                 contexts[known] = found
         context, source = found
-        doc = EventDocument(**doc, **context)
+        doc.update(cast(EventDocument, context))  # _document's new dict: ours to change
         if item.source is None:
             doc["source"] = source
     key = checked_text(item.idempotency_key, f"{prefix}idempotencyKey")
