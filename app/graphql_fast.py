@@ -64,11 +64,14 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from enum import Enum
 from inspect import isawaitable
 from operator import attrgetter
 from typing import Any, NoReturn, TypeGuard, cast
 
 from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
     DocumentNode,
     FieldNode,
     GraphQLError,
@@ -77,6 +80,7 @@ from graphql import (
     GraphQLID,
     GraphQLInputObjectType,
     GraphQLInputType,
+    GraphQLInt,
     GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
@@ -115,6 +119,7 @@ from schema.fast_path import DEFINITION, DIRECT, Direct
 from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
 
 MAX_PLANS = 64
+MAX_ENUM_MEMBERS = 64  # serialized members kept per enum completion
 MAX_QUERY_CHARS = 2048
 # Only texts naming one of the fields served here are worth a look.
 MARKERS = ("trackEvent", "importEvents")
@@ -315,15 +320,32 @@ class Plan:
     complete: Complete
 
 
+# The Python type each built-in scalar gives back unchanged (graphql-core's
+# serialize_int within 32 bits, serialize_string, serialize_boolean): no call for those.
+_UNCHANGED: dict[GraphQLScalarType, type] = {GraphQLInt: int, GraphQLString: str}
+_INT_BOUNDS = (GRAPHQL_MIN_INT, GRAPHQL_MAX_INT)
+
+
 def _leaf(type_: GraphQLLeafType) -> Complete:
     serialize = type_.coerce_output_value
+    unchanged = _UNCHANGED.get(type_) if isinstance(type_, GraphQLScalarType) else None
+    low, high = _INT_BOUNDS
+    # An enum's members, each serialized once (a member always serializes alike).
+    members: dict[Enum, Any] = {}
 
     def complete(value: Any) -> Any:
         if value is None:
             return None
+        kind = type(value)
+        if kind is unchanged and (kind is not int or low <= value <= high):
+            return value
+        if isinstance(value, Enum) and value in members:
+            return members[value]
         result = serialize(value)
         if result is None or result is Undefined:
             _not_plain()
+        if isinstance(value, Enum) and len(members) < MAX_ENUM_MEMBERS:
+            members[value] = result
         return result
 
     return complete

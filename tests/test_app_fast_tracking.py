@@ -1005,3 +1005,46 @@ def test_import_coercion_is_graphql_cores_own() -> None:
             assert isinstance(theirs, VariableValues), given
             assert typed(mine.coerced) == typed(theirs.coerced), given
     assert taken >= 6
+
+
+def test_leaf_completion_is_the_scalars_own() -> None:
+    from enum import Enum
+
+    from graphql import GraphQLBoolean, GraphQLError, GraphQLFloat, GraphQLID, GraphQLInt
+    from graphql import GraphQLString as String
+    from graphql.pyutils import Undefined
+
+    from app.graphql_fast import NotPlain, _leaf
+    from core.vocabulary import TrackStatus
+
+    status = build_schema()._schema.get_type("TrackStatus")
+    values: list[Any] = [
+        0, 7, -1, 2**31 - 1, 2**31, -(2**31), -(2**31) - 1, 10**20, True, False, 1.0, 1.5,
+        "", "x", "7", [], TrackStatus.OK, TrackStatus.DUPLICATE_IGNORED, "OK", object(),
+    ]  # fmt: skip
+
+    def outcome(complete: Any, value: Any) -> Any:
+        try:
+            return ("value", complete(value), type(complete(value)))
+        except (GraphQLError, NotPlain, TypeError, ValueError) as error:
+            return ("error", type(error).__name__)
+
+    for type_ in (GraphQLInt, String, GraphQLBoolean, GraphQLFloat, GraphQLID, status):
+        complete = _leaf(type_)
+
+        def serialize(value: Any, type_: Any = type_) -> Any:
+            result = type_.coerce_output_value(value)
+            if result is None or result is Undefined:
+                raise NotPlain
+            return result
+
+        for _ in range(2):  # the second time through, enum members come from the memo
+            for value in values:
+                got = outcome(complete, value)
+                want = outcome(serialize, value)
+                if want[0] == "error":
+                    assert got[0] == "error", (type_, value)
+                else:
+                    assert got == want, (type_, value)
+                    if isinstance(value, Enum):
+                        assert complete(value) == serialize(value)
