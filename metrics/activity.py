@@ -17,7 +17,7 @@ import logging
 import weakref
 from collections.abc import Iterable, Iterator
 
-from storage.database import Database
+from storage.database import Database, PerDatabase
 
 log = logging.getLogger(__name__)
 # A failed watcher (the database unreachable) starts again after this long.
@@ -79,12 +79,5 @@ class Activity:
             await asyncio.sleep(RESTART_SECONDS)
 
 
-_activities: weakref.WeakKeyDictionary[Database, Activity] = weakref.WeakKeyDictionary()
-
-
-def activity_of(database: Database) -> Activity:
-    """The ``Activity`` of ``database`` (per process, and per test's database)."""
-    found = _activities.get(database)
-    if found is None:
-        found = _activities[database] = Activity(database)
-    return found
+# The Activity of a database (per process, and per test's database).
+activity_of: PerDatabase[Activity] = PerDatabase(Activity)

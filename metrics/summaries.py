@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import weakref
 from abc import ABC, abstractmethod
 from collections import OrderedDict
 from collections.abc import Hashable, Mapping, Sequence
@@ -49,7 +48,7 @@ from typing import Any, Generic, TypeVar
 
 from core.clock import to_naive_utc
 from metrics.filters import PEOPLE
-from storage.database import Database, Pipeline
+from storage.database import Database, PerDatabase, Pipeline
 from storage.documents import EVENTS
 
 P = TypeVar("P")  # the state of one piece
@@ -277,15 +276,7 @@ class _Cache:
         return len(self._entries)
 
 
-# One cache per database object (per process, and per test's database).
-_caches: weakref.WeakKeyDictionary[Database, _Cache] = weakref.WeakKeyDictionary()
-
-
-def cache_of(database: Database) -> _Cache:
-    cache = _caches.get(database)
-    if cache is None:
-        cache = _caches[database] = _Cache(CACHE_ITEMS)
-    return cache
+cache_of: PerDatabase[_Cache] = PerDatabase(lambda _: _Cache(CACHE_ITEMS))
 
 
 def _by_time(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import weakref
 from collections import Counter
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from metrics.feeds import Feeds
 from metrics.ingest import validate_tenant
 from resolvers.admin_views import LANGUAGES
 from schema.context import Context
-from storage.database import Database
+from storage.database import PerDatabase
 
 MIN_INTERVAL_SECONDS = 1
 MAX_INTERVAL_SECONDS = 300
@@ -65,14 +64,7 @@ class Hub:
                 del self.per_token[key]
 
 
-_hubs: weakref.WeakKeyDictionary[Database, Hub] = weakref.WeakKeyDictionary()
-
-
-def hub_of(database: Database) -> Hub:
-    found = _hubs.get(database)
-    if found is None:
-        found = _hubs[database] = Hub()
-    return found
+hub_of: PerDatabase[Hub] = PerDatabase(lambda _: Hub())
 
 
 async def alerts_changed(

@@ -18,11 +18,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from bson import ObjectId
 from motor.motor_asyncio import AsyncIOMotorClient
@@ -443,3 +444,25 @@ class MongoDatabase(Database):
 
     async def close(self) -> None:
         self._client.close()
+
+
+T = TypeVar("T")
+
+
+class PerDatabase(Generic[T]):
+    """One ``T`` per database object, made by ``make`` on first use and dropped with
+    the database: per process, and per test's database."""
+
+    def __init__(self, make: Callable[[Database], T]) -> None:
+        self._make = make
+        self._made: weakref.WeakKeyDictionary[Database, T] = weakref.WeakKeyDictionary()
+
+    def __call__(self, database: Database) -> T:
+        found = self._made.get(database)
+        if found is None:
+            found = self._made[database] = self._make(database)
+        return found
+
+    def made(self) -> list[tuple[Database, T]]:
+        """Each database's ``T`` made so far (and still alive)."""
+        return list(self._made.items())

@@ -308,8 +308,8 @@ def test_the_producer_stops_when_the_last_subscriber_leaves(client: TestClient) 
         subscribe(ws, "1", STATS, t="shop", i=1)
         subscribe(other, "1", STATS, t="shop", i=1)
         assert ws.receive_json()["type"] == other.receive_json()["type"] == "next"
-        (hub,) = [hub for hub in live._hubs.values() if hub.feeds.running]
-        (database,) = [db for db, h in live._hubs.items() if h is hub]
+        (hub,) = [hub for _, hub in live.hub_of.made() if hub.feeds.running]
+        (database,) = [db for db, h in live.hub_of.made() if h is hub]
         assert (hub.feeds.running, hub.feeds.started) == (1, 1)  # one producer for both
         ws.send_json({"id": "1", "type": "complete"})
         ws.send_json({"type": "ping"})
@@ -351,7 +351,7 @@ def test_at_most_n_subscriptions_per_token(tmp_path: Path) -> None:
             assert third.receive_json()["type"] == "next"
         # Completing one frees its slot.
         other.send_json({"id": "1", "type": "complete"})
-        hub = next(h for h in live._hubs.values() if h.per_token)
+        hub = next(h for _, h in live.hub_of.made() if h.per_token)
         wait_until(lambda: sum(hub.per_token.values()) == 1)
         subscribe(ws, "3", ALERTS)
         assert ws.receive_json() == {
@@ -397,7 +397,7 @@ def test_a_client_that_does_not_read_is_dropped(tmp_path: Path) -> None:
         subscribe(ws, "1", STATS, i=1)
         assert ws.receive_json()["type"] == "next"
         assert closed(ws) == (4503, "slow consumer: messages were not read")
-        hub = next(iter(h for h in live._hubs.values() if h.feeds.started))
+        hub = next(h for _, h in live.hub_of.made() if h.feeds.started)
         wait_until(lambda: hub.feeds.running == 0 and not hub.per_token)
 
 
