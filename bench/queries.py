@@ -83,9 +83,12 @@ ADMIN_QUERIES: dict[str, str] = {
         "averageOrderValue { value } conversionRate { value } visitors { value previous } } }"
     ),
     # issue 11 target 7: each metric as a 30-day daily series (the default range).
+    # EVENTS counts one event type: the storefront's whatsapp_cart_click.
     **{
         f"{metric.lower()}_30d": (
-            f"query {{ metrics(metric: {metric}) {{ total dataPoints {{ date value }} }} }}"
+            f"query {{ metrics(metric: {metric}"
+            + (', eventType: "whatsapp_cart_click"' if metric == "EVENTS" else "")
+            + ") { total dataPoints { date value } } }"
         )
         for metric in METRICS
     },

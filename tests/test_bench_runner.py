@@ -13,6 +13,7 @@ from bench import __main__ as bench_main
 from bench import queries, report, store
 from bench.client import AdminClient, ImportBudgetExceeded
 from core.vocabulary import Metric
+from tests.conftest import Run
 
 
 def test_days_and_import_budget_options() -> None:
@@ -140,6 +141,11 @@ def test_tracking_with_views_is_a_share_of_tracking_alone_at_the_same_concurrenc
 def test_bench_times_every_metric_over_30_days() -> None:
     assert set(queries.METRICS) == {metric.name for metric in Metric}
     for metric in Metric:
-        assert (
-            f"metrics(metric: {metric.name})" in queries.ADMIN_QUERIES[f"{metric.name.lower()}_30d"]
-        )
+        query = queries.ADMIN_QUERIES[f"{metric.name.lower()}_30d"]
+        assert f"metrics(metric: {metric.name}" in query
+
+
+async def test_every_admin_query_answers_without_errors(run: Run) -> None:
+    for name, query in queries.ADMIN_QUERIES.items():
+        result = await run(query)
+        assert result.errors is None, (name, result.errors)
