@@ -34,6 +34,7 @@ from metrics.hourly import (
     Visitors,
     distinct_count,
     lines_total,
+    union,
 )
 from metrics.products import check_page
 from metrics.ranges import Range
@@ -160,7 +161,7 @@ async def _values(
         }
     if metric in (Metric.ORDERS, Metric.AVERAGE_ORDER_VALUE):
         orders = await reader.per_key(Orders(where), where)
-        counts = {key: len(set().union(*states)) for key, states in orders.items()}
+        counts = {key: distinct_count(states) for key, states in orders.items()}
         if metric is Metric.ORDERS:
             return {key: float(count) for key, count in counts.items()}
         lines = await reader.per_key(LineValues(where), where)
@@ -210,7 +211,7 @@ async def _values(
     start, end = reader.window.naive
     found: dict[str, float] = {}
     for key, states in buyers.items():
-        users = set().union(*states)
+        users = union(states)
         if metric is Metric.NEW_CUSTOMERS:
             count = sum(1 for user in users if start <= first_ever.get(user, start) < end)
         else:

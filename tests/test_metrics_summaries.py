@@ -27,7 +27,7 @@ from metrics import customers, ingest, summaries
 from metrics import dashboard_passes as passes
 from metrics.abandonment import Abandonment, abandonment
 from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel, with_conversion
-from metrics.hourly import SessionActivity, Sessions, TypeCounts
+from metrics.hourly import SessionActivity, Sessions, TypeCounts, distinct_count, union
 from metrics.rounding import percent
 from metrics.windows import DayWindow, dashboard_window, funnel_window
 from storage.database import MongoDatabase
@@ -561,3 +561,16 @@ def test_spans_are_runs_of_two_or_more_cacheable_hours_within_one_bucket() -> No
     assert [p.cacheable for p in plan] == [False, True, True, *[True] * 12, True, False]
     assert [p.hourly for p in plan] == [False, True, True, *[False] * 12, True, False]
     assert summaries.spans(plan) == [range(1, 3)]
+
+
+def test_union_and_distinct_count_of_pieces() -> None:
+    big = {f"s{i}" for i in range(100)}
+    pieces = [{"a", "s1"}, big, set(), {"s99", "b", "a"}]
+    merged = union(pieces)
+    assert merged == big | {"a", "b"} and len(merged) == 102
+    assert distinct_count(pieces) == 102
+    # A new set: no piece, the biggest included, is changed or handed out.
+    assert merged is not big and big == {f"s{i}" for i in range(100)}
+    assert pieces[0] == {"a", "s1"} and pieces[3] == {"s99", "b", "a"}
+    assert union([]) == set() and distinct_count([]) == 0
+    assert union(iter([{"x"}])) == {"x"} and union([frozenset({1}), {2}]) == {1, 2}
