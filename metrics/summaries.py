@@ -41,7 +41,7 @@ import asyncio
 import itertools
 from abc import ABC, abstractmethod
 from collections import OrderedDict
-from collections.abc import Hashable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
@@ -278,6 +278,53 @@ class _Cache:
 
 cache_of: PerDatabase[_Cache] = PerDatabase(lambda _: _Cache(CACHE_ITEMS))
 
+R = TypeVar("R")
+
+
+class SharedReads:
+    """Reads that are running, by what they read: a caller asking for one while it runs
+    waits for its answer instead of running it again (the panels of a page opened
+    on cold hours ask for the same runs at once, and the forked readers are few).
+
+    A read runs in a task of its own, shielded from its callers: a caller that is
+    cancelled stops waiting, and once every caller of a read has gone it is
+    cancelled too (its forked child killed), as a lone caller's read would be.
+    Callers must not change the answer: they share it.
+    """
+
+    def __init__(self) -> None:
+        self._running: dict[Hashable, _Read[Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._running)
+
+    async def read(self, key: Hashable, start: Callable[[], Awaitable[R]]) -> R:
+        read = self._running.get(key)
+        if read is None:
+            read = self._running[key] = _Read(asyncio.ensure_future(start()))
+            read.task.add_done_callback(lambda _: self._forget(key, read))
+        read.callers += 1
+        try:
+            return await asyncio.shield(read.task)
+        finally:
+            read.callers -= 1
+            if not read.callers and not read.task.done():
+                self._forget(key, read)
+                read.task.cancel()
+
+    def _forget(self, key: Hashable, read: _Read[Any]) -> None:
+        if self._running.get(key) is read:
+            del self._running[key]
+
+
+@dataclass(eq=False, slots=True)
+class _Read(Generic[R]):
+    task: asyncio.Future[R]
+    callers: int = 0
+
+
+reads_of: PerDatabase[SharedReads] = PerDatabase(lambda _: SharedReads())
+
 
 def _by_time(rows: Sequence[dict[str, Any]]) -> dict[datetime, list[dict[str, Any]]]:
     """Rows by the hour or minute their key starts with (each distinct text parsed once)."""
@@ -416,10 +463,18 @@ async def per_bucket(
                 continue
         missing.append(index)
 
+    reads = reads_of(database)
+
     async def compute(run: list[list[int]]) -> None:
         low, high = plan[run[0][0]].low, plan[run[-1][-1]].high
-        pipeline = summary.pipeline(tenant, low, high, by_minute=len(run[0]) > 1)
-        rows = _by_time(await database.run_pipeline(EVENTS, pipeline))
+        by_minute = len(run[0]) > 1
+        pipeline = summary.pipeline(tenant, low, high, by_minute=by_minute)
+        rows = _by_time(
+            await reads.read(
+                (tenant, kind, version, low, high, by_minute),
+                lambda: database.run_pipeline(EVENTS, pipeline),
+            )
+        )
         for hour in run:
             for index in hour:
                 piece = plan[index]

@@ -9,11 +9,13 @@ Kathmandu) and across DST changes (Madrid) of UTC hours.
 
 from __future__ import annotations
 
+import asyncio
 import bisect
 import math
 import random
 from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -574,3 +576,81 @@ def test_union_and_distinct_count_of_pieces() -> None:
     assert pieces[0] == {"a", "s1"} and pieces[3] == {"s99", "b", "a"}
     assert union([]) == set() and distinct_count([]) == 0
     assert union(iter([{"x"}])) == {"x"} and union([frozenset({1}), {2}]) == {1, 2}
+
+
+async def test_concurrent_views_of_cold_hours_share_each_read(tmp_path: Path) -> None:
+    now = datetime(2026, 6, 15, 12, 7, 30, tzinfo=UTC)
+    docs = generated(seed=7, now=now)
+    window = (now - timedelta(days=3), now)
+    low, high = to_naive_utc(window[0]), to_naive_utc(now)
+    expected = Counter(
+        d["eventType"]
+        for d in docs
+        if d["tenantId"] == "default" and not d.get("bot") and low <= d["createdAt"] < high
+    )
+    reads: list[int] = []
+    for callers in (1, 3):  # the same cold store, read by one view, then by three at once
+        database = await EmbeddedDatabase.open(
+            tmp_path / f"callers-{callers}", fsync_seconds=0, retention_days=365
+        )
+        await store(database, *docs)
+
+        async def view(database: EmbeddedDatabase = database) -> Any:
+            return await summaries.over_range(
+                database, TypeCounts(), tenant="default", low=window[0], high=window[1], now=now
+            )
+
+        before = database.pipelines_run
+        answers = await asyncio.gather(*(view() for _ in range(callers)))
+        reads.append(database.pipelines_run - before)
+        assert answers == [expected] * callers
+        assert len(summaries.reads_of(database)) == 0  # nothing left running
+        await database.close()
+    # Three views at once read what one alone reads (each run once, shared).
+    assert reads[1] == reads[0] > 0
+
+
+async def test_a_shared_read_outlives_a_cancelled_caller_but_not_all_of_them() -> None:
+    reads = summaries.SharedReads()
+    started = 0
+    release = asyncio.Event()
+
+    async def slow() -> list[int]:
+        nonlocal started
+        started += 1
+        await release.wait()
+        return [started]
+
+    # Two callers; the first is cancelled; the second still gets the one answer.
+    one = asyncio.create_task(reads.read("k", slow))
+    two = asyncio.create_task(reads.read("k", slow))
+    await asyncio.sleep(0)
+    one.cancel()
+    await asyncio.sleep(0)
+    release.set()
+    assert await two == [1] and started == 1
+    with pytest.raises(asyncio.CancelledError):
+        await one
+    assert len(reads) == 0
+    # Every caller cancelled: the read itself is cancelled, and a later caller starts anew.
+    release.clear()
+    lone = asyncio.create_task(reads.read("k", slow))
+    await asyncio.sleep(0)
+    (running,) = reads._running.values()
+    lone.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await lone
+    await asyncio.sleep(0)
+    assert running.task.cancelled() and len(reads) == 0
+    release.set()
+    assert await reads.read("k", slow) == [3] and started == 3
+
+    # A failing read fails each of its callers, and is not kept.
+    async def broken() -> None:
+        await asyncio.sleep(0)
+        raise RuntimeError("down")
+
+    results = await asyncio.gather(
+        reads.read("x", broken), reads.read("x", broken), return_exceptions=True
+    )
+    assert [str(r) for r in results] == ["down", "down"] and len(reads) == 0
