@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -427,3 +427,23 @@ def test_sort_matches_mongomock(spec: dict[str, int]) -> None:
     pipeline = [{"$sort": spec}]
     expected = list(mongomock_aggregate.process_pipeline(docs, None, pipeline, None))
     assert [d["i"] for d in run_pipeline(docs, pipeline)] == [d["i"] for d in expected]
+
+
+@pytest.mark.parametrize(
+    "date_format",
+    ["%Y-%m-%dT%H", "%Y-%m-%dT%H:%M", "|%Y-%m-%d", "%Y", "%Y-%m", "%H:%M", "%Y %%H %m", "%M/%Y"],
+)
+def test_date_to_string_written_once_per_hour_answers_as_mongomock(date_format: str) -> None:
+    # One compiled expression over many dates: the texts it remembers (per hour,
+    # minute, day...) must be those of the very date, never of a neighbour.
+    import random
+
+    rng = random.Random(date_format)
+    start = datetime(2025, 12, 31, 22, 0)
+    moments = [start + timedelta(seconds=rng.randrange(3 * 86400)) for _ in range(400)]
+    moments += [datetime(2026, 1, 1, 0, 0), datetime(2027, 1, 1, 0, 0), datetime(1999, 1, 1, 0, 59)]
+    expression = {"$dateToString": {"format": date_format, "date": "$at"}}
+    compiled = compile_expression(expression)
+    for moment in moments:
+        doc = {"at": moment}
+        assert compiled(doc) == mongomock_aggregate._parse_expression(expression, doc)

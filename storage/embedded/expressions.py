@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime
 import functools
 import numbers
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -406,6 +407,10 @@ def _date_to_string(values: Any, ignore: bool) -> Compiled | None:
         return None
     evaluate = _compile(values["date"], ignore)
     fallback = _fallback({"$dateToString": values}, ignore)
+    # Summaries group by the hour or the minute: a format naming nothing finer is
+    # written once per distinct hour (or minute) of this stage's run, not per event.
+    parts = _DATE_PARTS.get(frozenset(_DIRECTIVE.findall(date_format)))
+    written: dict[tuple[int, ...], str] = {}
 
     def date_to_string(doc: Any) -> Any:
         # A missing date raises KeyError either way: mongomock parses {format, date}
@@ -417,11 +422,31 @@ def _date_to_string(values: Any, ignore: bool) -> Compiled | None:
             if ignore:
                 raise KeyError("date") from None
             raise
-        if type(moment) is datetime.datetime:
+        if type(moment) is not datetime.datetime:
+            return fallback(doc)
+        if parts is None:
             return moment.strftime(date_format)
-        return fallback(doc)
+        key = parts(moment)
+        text = written.get(key)
+        if text is None:
+            text = written[key] = moment.strftime(date_format)
+        return text
 
     return date_to_string
+
+
+_DIRECTIVE = re.compile(r"%.")
+# The fields of a date a format of only these directives depends on (and "%%").
+_DATE_PARTS: dict[frozenset[str], Callable[[datetime.datetime], tuple[int, ...]]] = {}
+for _names, _parts in (
+    (("%Y",), lambda d: (d.year,)),
+    (("%Y", "%m"), lambda d: (d.year, d.month)),
+    (("%Y", "%m", "%d"), lambda d: (d.year, d.month, d.day)),
+    (("%Y", "%m", "%d", "%H"), lambda d: (d.year, d.month, d.day, d.hour)),
+    (("%Y", "%m", "%d", "%H", "%M"), lambda d: (d.year, d.month, d.day, d.hour, d.minute)),
+):
+    _DATE_PARTS[frozenset(_names)] = _parts
+    _DATE_PARTS[frozenset((*_names, "%%"))] = _parts
 
 
 _OPERATORS: dict[str, Callable[[Any, bool], Compiled | None]] = {
