@@ -199,9 +199,36 @@ async def test_every_client_error_has_a_code(client: httpx.AsyncClient) -> None:
         ("query($m: CountMode!) { dashboardStats(mode: $m) { mode } }", {"m": "SOMETIMES"}),
         ('{ dashboardStats(timezone: "Mars/Olympus") { startDate } }', None),
         ('{ dashboardStats(tenantId: "bad tenant") { mode } }', None),
-    ]:
+        # A variable with a default may stand for a non-null argument; sent as null,
+        # graphql-core refuses the argument as the field runs.
+        ("query($g: Granularity = DAY) { metrics(metric: REVENUE, granularity: $g) { total } }",
+         {"g": None}),
+        ("query($m: CountMode = TOTAL) { dashboardStats(mode: $m) { mode } }", {"m": None}),
+    ]:  # fmt: skip
         body = await gql(client, query, variables, bearer=token(tenant="*"))
         assert codes(body) == ["BAD_USER_INPUT"], (query, body)
+    body = await gql(
+        client,
+        "query($m: CountMode = TOTAL) { dashboardStats(mode: $m) { mode } }",
+        {"m": None},
+        bearer=token(tenant="*"),
+    )
+    assert body["data"] is None and body["errors"][0]["path"] == ["dashboardStats"]
+    assert body["errors"][0]["message"].startswith("Argument 'mode' has invalid value")
+
+
+async def test_a_null_for_a_non_null_field_is_the_servers_error(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from resolvers import admin_views
+
+    async def none(*args: object, **kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(admin_views, "rfm", none)
+    body = await gql(client, "{ rfm { startDate } }", bearer=token(tenant="*"))
+    assert codes(body) == ["INTERNAL_SERVER_ERROR"]
+    assert body["errors"][0]["message"] == "Internal server error."
 
 
 async def test_unexpected_errors_are_masked_and_the_server_goes_on(
