@@ -30,6 +30,7 @@ from app.limits import BodySizeLimit
 from app.timeouts import BodyTimeout
 from app.tracker import tracker_js
 from app.urban_store import UrbanStoreRoutes
+from app.warm_up import warm_up
 from auth.secret import signing_secret, visitor_key
 from core.budget import QueryBudgets
 from core.clock import utcnow
@@ -122,9 +123,25 @@ def create_app(
         await asyncio.to_thread(COUNTRIES.load)
         if owned:
             services.database = await open_database(settings)
+        assert services.database is not None
+        warming = None
+        if settings.warm_up_views:
+            warming = asyncio.create_task(
+                warm_up(
+                    schema,
+                    services.database,
+                    settings,
+                    secret=services.secret,
+                    tenants=services.tenants,
+                )
+            )
         try:
             yield
         finally:
+            if warming is not None:
+                warming.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await warming
             if owned and services.database is not None:
                 await services.database.close()
                 services.database = None

@@ -147,13 +147,16 @@ def api_env(data_dir: Path, jwt_secret: str) -> dict[str, str]:
     """The environment of the real server: embedded store in ``data_dir``."""
     env = {k: v for k, v in os.environ.items() if k not in ("MONGODB_URL", "PYTHONPATH")}
     # The load measures the tracking path and the views, not the per-tenant limit nor
-    # the query budget (0 = none).
+    # the query budget (0 = none); no warm-up after a restart: it would compete with
+    # the next import and the load for the second core, and each view's first run is
+    # reported as the cold figure.
     return {
         **env,
         "DATA_DIR": str(data_dir),
         "JWT_SECRET": jwt_secret,
         "TENANT_RATE_LIMIT_PER_MINUTE": "0",
         "QUERY_BUDGET_POINTS": "0",
+        "WARM_UP_VIEWS": "false",
     }
 
 

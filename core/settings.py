@@ -65,6 +65,8 @@ class Settings:
     # second (0 for either = no budget).
     query_budget_points: int = 1000
     query_budget_refill_per_second: float = 20.0
+    # app.warm_up: compute the admin page's default views once after start-up.
+    warm_up_views: bool = True
 
     @property
     def query_budget(self) -> bool:
@@ -198,5 +200,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         query_budget_refill_per_second=_number(
             env, "QUERY_BUDGET_REFILL_PER_SECOND", 20.0, float, 0.0, 1e9
         ),
+        warm_up_views=_flag(env, "WARM_UP_VIEWS", True),
         live_subscriptions_per_token=_number(env, "LIVE_SUBSCRIPTIONS_PER_TOKEN", 10, int, 1, 1000),
     )

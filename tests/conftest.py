@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
+import warnings
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,12 @@ from storage.database import MongoDatabase
 from storage.documents import EventDocument
 from storage.embedded import EmbeddedDatabase
 from storage.indexes import event_indexes
+
+with warnings.catch_warnings():
+    # Starlette 1.x would rather drive its test client with httpx2; httpx still works.
+    warnings.simplefilter("ignore")
+    # For the tests that drive the app with its lifespan and WebSockets.
+    from starlette.testclient import TestClient, WebSocketTestSession  # noqa: F401
 
 SECRET = "test-secret-0123456789abcdef0123456789"
 # A fixed "now" for hand-computed expectations: Monday 2026-06-15 12:00 UTC.

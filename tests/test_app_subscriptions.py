@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import warnings
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,12 +24,7 @@ from app.http import create_app
 from core.settings import load_settings
 from metrics.activity import activity_of
 from resolvers import live
-from tests.conftest import FREE, SECRET, cost, token
-
-with warnings.catch_warnings():
-    # Starlette 1.x would rather drive its test client with httpx2; httpx still works.
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient, WebSocketTestSession
+from tests.conftest import FREE, SECRET, TestClient, WebSocketTestSession, cost, token
 
 PROTOCOL = "graphql-transport-ws"
 T0 = datetime.now(UTC).replace(microsecond=0) - timedelta(seconds=1)
