@@ -188,3 +188,16 @@ def cost(requested: int = 0, remaining: int | None = None) -> dict[str, Any]:
 
 # The extensions of an answer that cost nothing (tracking, __typename, errors before execution).
 FREE = cost()
+
+
+def record_writes(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """From now on, the bytes of every ``os.write`` in order (each still written)."""
+    writes: list[bytes] = []
+    real_write = os.write
+
+    def recording(fd: int, data: bytes) -> int:
+        writes.append(bytes(data))
+        return real_write(fd, data)
+
+    monkeypatch.setattr(os, "write", recording)
+    return writes

@@ -27,6 +27,7 @@ from storage.embedded.journal import (
     set_aside,
     write_snapshot,
 )
+from tests.conftest import record_writes
 
 OFFSETS = [8, 32, 56, 80, 104]
 SIZE = 128
@@ -77,17 +78,10 @@ def test_records_come_back_with_their_offsets(journal: Path) -> None:
 
 def test_one_write_per_batch(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = Journal(tmp_path / "events.journal")
-    calls: list[int] = []
-    real_write = os.write
-
-    def counting(fd: int, data: bytes) -> int:
-        calls.append(len(data))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "write", counting)
+    writes = record_writes(monkeypatch)
     writer.append(records(0, 1, 2), fsync=True)
     writer.close()
-    assert calls == [72]
+    assert [len(data) for data in writes] == [72]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from storage.embedded.journal import (
     scan,
 )
 from storage.embedded.store import JOURNAL, SNAPSHOT, EmbeddedDatabase
-from tests.conftest import event, store
+from tests.conftest import event, record_writes, store
 
 NOW = datetime(2026, 6, 15, 12, 0, tzinfo=UTC)
 
@@ -88,14 +88,7 @@ def test_a_batch_is_one_frame_after_its_records_in_one_write(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     writer = Journal(tmp_path / JOURNAL)
-    writes: list[bytes] = []
-    real_write = os.write
-
-    def recording(fd: int, data: bytes) -> int:
-        writes.append(bytes(data))
-        return real_write(fd, data)
-
-    monkeypatch.setattr(os, "write", recording)
+    writes = record_writes(monkeypatch)
     record = {"op": "purge", "before": datetime(2026, 1, 1)}
     writer.append([record], fsync=True, rows=batch(4))
     writer.close()
