@@ -69,7 +69,12 @@ async def warm_up(
     """Run ``QUERIES`` for ``default`` and each configured store, after ``delay``
     seconds (``WARM_UP_DELAY_SECONDS``); how many answered without errors."""
     await asyncio.sleep(WARM_UP_DELAY_SECONDS if delay is None else delay)
-    stores = [DEFAULT_TENANT, *(t.id for t in await tenants.all() if t.id != DEFAULT_TENANT)]
+    try:
+        configured = await tenants.all()
+    except Exception:  # the store unreachable: the views warm up when first asked for
+        log.exception("warming the views up: the stores could not be listed")
+        return 0
+    stores = [DEFAULT_TENANT, *(t.id for t in configured if t.id != DEFAULT_TENANT)]
     answered = 0
     for store in stores:
         for query in QUERIES:

@@ -88,6 +88,21 @@ async def test_a_failing_query_is_logged_and_the_rest_run(
     assert "warming the views of 'default' up" in caplog.text
 
 
+async def test_a_store_that_cannot_list_its_tenants_is_logged_not_raised(
+    database: EmbeddedDatabase,
+    settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def down() -> None:
+        raise ConnectionError("no server")
+
+    monkeypatch.setattr(database, "tenants", down)
+    with caplog.at_level(logging.ERROR, logger="app.warm_up"):
+        assert await warmed(database, settings) == 0
+    assert "the stores could not be listed" in caplog.text
+
+
 def wait_for(condition: object, seconds: float = 10.0) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
