@@ -339,12 +339,13 @@ def _leaf(type_: GraphQLLeafType) -> Complete:
         kind = type(value)
         if kind is unchanged and (kind is not int or low <= value <= high):
             return value
-        if isinstance(value, Enum) and value in members:
+        member = isinstance(value, Enum)
+        if member and value in members:
             return members[value]
         result = serialize(value)
         if result is None or result is Undefined:
             _not_plain()
-        if isinstance(value, Enum) and len(members) < MAX_ENUM_MEMBERS:
+        if member and len(members) < MAX_ENUM_MEMBERS:
             members[value] = result
         return result
 

@@ -75,11 +75,10 @@ async def warm_up(
         log.exception("warming the views up: the stores could not be listed")
         return 0
     stores = [DEFAULT_TENANT, *(t.id for t in configured if t.id != DEFAULT_TENANT)]
+    token = issue_token(secret, email="warm-up@localhost", admin=True, tenant="*")
     answered = 0
     for store in stores:
         for query in QUERIES:
-            # Signed per query: warming many stores may outlast a short-lived token.
-            token = issue_token(secret, email="warm-up@localhost", admin=True, tenant="*")
             context = Context(
                 database=database,
                 settings=settings,

@@ -222,11 +222,7 @@ class _TenantIndex:
         self.all.extend(many)
         by_type: dict[str, list[Row]] = {}
         for row in many:
-            typed = by_type.get(rows.event_type(row))
-            if typed is None:
-                by_type[rows.event_type(row)] = [row]
-            else:
-                typed.append(row)
+            by_type.setdefault(rows.event_type(row), []).append(row)
         for event_type, typed in by_type.items():
             self.by_type[event_type].extend(typed)
         put = self.keys.put
