@@ -64,14 +64,10 @@ import math
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from enum import Enum
 from inspect import isawaitable
-from operator import attrgetter
 from typing import Any, NoReturn, TypeGuard, cast
 
 from graphql import (
-    GRAPHQL_MAX_INT,
-    GRAPHQL_MIN_INT,
     DocumentNode,
     FieldNode,
     GraphQLError,
@@ -80,12 +76,8 @@ from graphql import (
     GraphQLID,
     GraphQLInputObjectType,
     GraphQLInputType,
-    GraphQLInt,
-    GraphQLLeafType,
     GraphQLList,
     GraphQLNonNull,
-    GraphQLObjectType,
-    GraphQLOutputType,
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLString,
@@ -111,28 +103,17 @@ from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
 from strawberry.types import ExecutionResult
-from strawberry.types.field import StrawberryField
 
+from schema.completion import Complete, completion
 from schema.cost import field_cost
 from schema.errors import coded
-from schema.fast_path import DEFINITION, DIRECT, Direct
+from schema.fast_path import DIRECT, Direct
 from schema.limits import MAX_TOKENS, VALIDATION_RULES, validate
 
 MAX_PLANS = 64
-MAX_ENUM_MEMBERS = 64  # serialized members kept per enum completion
 MAX_QUERY_CHARS = 2048
 # Only texts naming one of the fields served here are worth a look.
 MARKERS = ("trackEvent", "importEvents")
-
-Complete = Callable[[Any], Any]
-
-
-class NotPlain(Exception):
-    """The fast completion met a value it does not take: graphql-core completes it."""
-
-
-def _not_plain() -> NoReturn:
-    raise NotPlain
 
 
 class Declined(Exception):
@@ -320,125 +301,6 @@ class Plan:
     complete: Complete
 
 
-# The Python type each built-in scalar gives back unchanged (graphql-core's
-# serialize_int within 32 bits, serialize_string, serialize_boolean): no call for those.
-_UNCHANGED: dict[GraphQLScalarType, type] = {GraphQLInt: int, GraphQLString: str}
-_INT_BOUNDS = (GRAPHQL_MIN_INT, GRAPHQL_MAX_INT)
-
-
-def _leaf(type_: GraphQLLeafType) -> Complete:
-    serialize = type_.coerce_output_value
-    unchanged = _UNCHANGED.get(type_) if isinstance(type_, GraphQLScalarType) else None
-    low, high = _INT_BOUNDS
-    # An enum's members, each serialized once (a member always serializes alike).
-    members: dict[Enum, Any] = {}
-
-    def complete(value: Any) -> Any:
-        if value is None:
-            return None
-        kind = type(value)
-        if kind is unchanged and (kind is not int or low <= value <= high):
-            return value
-        member = isinstance(value, Enum)
-        if member and value in members:
-            return members[value]
-        result = serialize(value)
-        if result is None or result is Undefined:
-            _not_plain()
-        if member and len(members) < MAX_ENUM_MEMBERS:
-            members[value] = result
-        return result
-
-    return complete
-
-
-def _non_null(inner: Complete) -> Complete:
-    def complete(value: Any) -> Any:
-        result = None if value is None else inner(value)
-        if result is None:
-            _not_plain()
-        return result
-
-    return complete
-
-
-def _list(inner: Complete) -> Complete:
-    def complete(value: Any) -> Any:
-        if value is None:
-            return None
-        if type(value) is not list:
-            _not_plain()
-        return [inner(item) for item in value]
-
-    return complete
-
-
-def _reader(field: GraphQLField) -> Callable[[Any], Any]:
-    """What a plain attribute's resolver returns for a source object."""
-    definition = field.extensions.get(DEFINITION)
-    if (
-        isinstance(definition, StrawberryField)
-        and definition.base_resolver is None
-        and definition.default_resolver is getattr
-    ):
-        # StrawberryField.get_result: default_resolver(source, python_name).
-        return attrgetter(definition.python_name)
-    resolve = field.resolve
-    assert resolve is not None
-    # Strawberry calls a plain attribute's resolver without info too.
-    return lambda source: resolve(source, None)
-
-
-def _object(type_: GraphQLObjectType, selection_set: SelectionSetNode | None) -> Complete | None:
-    if selection_set is None or type_.is_type_of is not None:
-        return None
-    # (response key, field resolver and completion; None for __typename)
-    fields: list[tuple[str, tuple[Callable[..., Any], Complete] | None]] = []
-    for selection in selection_set.selections:
-        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
-            return None
-        key = (selection.alias or selection.name).value
-        if any(key == seen for seen, _ in fields):
-            return None  # merged by graphql-core; not worth doing here
-        name = selection.name.value
-        if name == "__typename":
-            fields.append((key, None))
-            continue
-        field = type_.fields.get(name)
-        # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
-        if field is None or not getattr(field.resolve, "_is_default", False):
-            return None
-        complete = _completion(field.type, selection.selection_set)
-        if complete is None:
-            return None
-        fields.append((key, (_reader(field), complete)))
-    name = type_.name
-
-    def complete_object(value: Any) -> Any:
-        if value is None:
-            return None
-        return {key: name if read is None else read[1](read[0](value)) for key, read in fields}
-
-    return complete_object
-
-
-def _completion(
-    type_: GraphQLOutputType, selection_set: SelectionSetNode | None
-) -> Complete | None:
-    """The completion of a value of ``type_``, or None when the shape is not handled."""
-    if isinstance(type_, GraphQLNonNull):
-        inner = _completion(type_.of_type, selection_set)
-        return None if inner is None else _non_null(inner)
-    if isinstance(type_, GraphQLList):
-        inner = _completion(type_.of_type, selection_set)
-        return None if inner is None else _list(inner)
-    if isinstance(type_, GraphQLLeafType):
-        return None if selection_set is not None else _leaf(type_)
-    if isinstance(type_, GraphQLObjectType):
-        return _object(type_, selection_set)
-    return None  # interfaces and unions
-
-
 def _has_directives_or_fragments(document: DocumentNode) -> bool:
     stack: list[SelectionSetNode] = []
     for definition in document.definitions:
@@ -489,7 +351,7 @@ def plan_for(schema: Schema, query: str, operation_name: str | None) -> Plan | N
     # A field with a cost spends the query budget, which only the slow path does.
     if field is None or direct is None or field_cost(field):
         return None
-    complete = _completion(field.type, selection.selection_set)
+    complete = completion(field.type, selection.selection_set)
     if complete is None:
         return None
     key = (selection.alias or selection.name).value

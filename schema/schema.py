@@ -17,6 +17,7 @@ from resolvers import tenants as tenant_resolvers
 from resolvers.admin_views import RangeArgs
 from schema.batch import TrackEventsItem
 from schema.caches import DocumentCache
+from schema.completion import PlainListExecutor
 from schema.context import Context
 from schema.cost import QueryBudget
 from schema.errors import coded, is_client_error
@@ -475,6 +476,8 @@ def build_schema(*, fast_paths: bool = True) -> Schema:
             OneOperation,
             QueryBudget,
         ],
+        # Long lists of plain rows are completed in one pass (schema.completion).
+        execution_context_class=PlainListExecutor,
     )
     if fast_paths:
         for field, handler in (

@@ -1014,8 +1014,8 @@ def test_leaf_completion_is_the_scalars_own() -> None:
     from graphql import GraphQLString as String
     from graphql.pyutils import Undefined
 
-    from app.graphql_fast import NotPlain, _leaf
     from core.vocabulary import TrackStatus
+    from schema.completion import NotPlain, _leaf
 
     status = build_schema()._schema.get_type("TrackStatus")
     values: list[Any] = [
@@ -1030,7 +1030,10 @@ def test_leaf_completion_is_the_scalars_own() -> None:
             return ("error", type(error).__name__)
 
     for type_ in (GraphQLInt, String, GraphQLBoolean, GraphQLFloat, GraphQLID, status):
-        complete = _leaf(type_)
+        complete = _leaf(type_, required=True)
+        # A null is null where the type allows it; graphql-core's error where it does not.
+        assert _leaf(type_, required=False)(None) is None
+        assert outcome(complete, None) == ("error", "NotPlain")
 
         def serialize(value: Any, type_: Any = type_) -> Any:
             result = type_.coerce_output_value(value)

@@ -1,0 +1,239 @@
+"""Complete plain data in one pass: lists of plain objects without graphql-core's per-field work.
+
+graphql-core completes every field of every item on its own: a resolve info, a
+resolver call, a path, an awaitable check, then the leaf's serializer. For a
+long list of small objects (``rfm.customers``, a breakdown's rows, a product
+table) that per-field work is most of the view's time. A *completion* built
+here does what graphql-core does for a value whose shape is plain, without the
+rest:
+
+* leaves are serialized by their own type (``Int`` and ``String`` values that
+  need no change are given back as they are; an enum member is serialized once);
+* objects are built from their selection: fields that are plain attributes
+  (Strawberry's default resolver: no resolver, no extension, no permission), no
+  arguments, no directives, no fragments, ``__typename`` allowed, aliases
+  allowed but not one response key twice, and no ``is_type_of``;
+* lists and non-null wrappers of those.
+
+Any other shape gets no completion (``completion`` answers None). A value the
+completion does not take (a null where the type forbids it, a value a
+serializer refuses) raises, and graphql-core completes the value instead: it
+reports the error with its path and location as it always does. Reading plain
+attributes has no side effects, so doing it twice changes nothing.
+
+``PlainListExecutor`` is the schema's executor (graphql-core's, as Strawberry
+configures it) with one change: a list whose items have a completion is
+completed by it. ``app.graphql_fast`` uses the same completions for a whole
+answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Callable, Iterable
+from enum import Enum
+from operator import attrgetter
+from typing import Any, NoReturn
+
+from graphql import (
+    GRAPHQL_MAX_INT,
+    GRAPHQL_MIN_INT,
+    FieldNode,
+    GraphQLField,
+    GraphQLInt,
+    GraphQLLeafType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLOutputType,
+    GraphQLResolveInfo,
+    GraphQLScalarType,
+    GraphQLString,
+    SelectionSetNode,
+)
+from graphql.execution.collect_fields import FieldDetailsList
+from graphql.pyutils import AwaitableOrValue, Path, Undefined
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.types.field import StrawberryField
+
+from schema.fast_path import DEFINITION
+
+MAX_ENUM_MEMBERS = 64  # serialized members kept per enum completion
+
+Complete = Callable[[Any], Any]
+
+
+class NotPlain(Exception):
+    """The fast completion met a value it does not take: graphql-core completes it."""
+
+
+def _not_plain() -> NoReturn:
+    raise NotPlain
+
+
+# The Python type each built-in scalar gives back unchanged (graphql-core's
+# serialize_int within 32 bits, serialize_string, serialize_boolean): no call for those.
+_UNCHANGED: dict[GraphQLScalarType, type] = {GraphQLInt: int, GraphQLString: str}
+_INT_BOUNDS = (GRAPHQL_MIN_INT, GRAPHQL_MAX_INT)
+
+
+def _absent(required: bool) -> None:
+    """What a null completes to: null, or (where the type forbids one) graphql-core's error."""
+    if required:
+        _not_plain()
+
+
+def _leaf(type_: GraphQLLeafType, required: bool) -> Complete:
+    serialize = type_.coerce_output_value
+    unchanged = _UNCHANGED.get(type_) if isinstance(type_, GraphQLScalarType) else None
+    low, high = _INT_BOUNDS
+    # An enum's members, each serialized once (a member always serializes alike).
+    members: dict[Enum, Any] = {}
+
+    def complete(value: Any) -> Any:
+        kind = type(value)
+        if kind is unchanged and (kind is not int or low <= value <= high):
+            return value
+        if value is None:
+            return _absent(required)
+        member = isinstance(value, Enum)
+        if member and value in members:
+            return members[value]
+        result = serialize(value)
+        if result is None or result is Undefined:
+            _not_plain()
+        if member and len(members) < MAX_ENUM_MEMBERS:
+            members[value] = result
+        return result
+
+    return complete
+
+
+def _list(inner: Complete, required: bool) -> Complete:
+    def complete(value: Any) -> Any:
+        if value is None:
+            return _absent(required)
+        if type(value) is not list:
+            _not_plain()
+        return [inner(item) for item in value]
+
+    return complete
+
+
+def _reader(field: GraphQLField) -> Callable[[Any], Any]:
+    """What a plain attribute's resolver returns for a source object."""
+    definition = field.extensions.get(DEFINITION)
+    if (
+        isinstance(definition, StrawberryField)
+        and definition.base_resolver is None
+        and definition.default_resolver is getattr
+    ):
+        # StrawberryField.get_result: default_resolver(source, python_name).
+        return attrgetter(definition.python_name)
+    resolve = field.resolve
+    assert resolve is not None
+    # Strawberry calls a plain attribute's resolver without info too.
+    return lambda source: resolve(source, None)
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _object(
+    type_: GraphQLObjectType, selection_set: SelectionSetNode | None, required: bool
+) -> Complete | None:
+    if selection_set is None or type_.is_type_of is not None:
+        return None
+    name = type_.name
+    # (response key, what the field's resolver returns, its completion)
+    fields: list[tuple[str, Callable[[Any], Any], Complete]] = []
+    for selection in selection_set.selections:
+        if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
+            return None
+        key = (selection.alias or selection.name).value
+        if any(key == seen for seen, _, _ in fields):
+            return None  # merged by graphql-core; not worth doing here
+        if selection.name.value == "__typename":
+            fields.append((key, lambda _: name, _same))
+            continue
+        field = type_.fields.get(selection.name.value)
+        # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
+        if field is None or not getattr(field.resolve, "_is_default", False):
+            return None
+        complete = completion(field.type, selection.selection_set)
+        if complete is None:
+            return None
+        fields.append((key, _reader(field), complete))
+
+    def complete_object(value: Any) -> Any:
+        if value is None:
+            return _absent(required)
+        return {key: complete(read(value)) for key, read, complete in fields}
+
+    return complete_object
+
+
+def completion(
+    type_: GraphQLOutputType, selection_set: SelectionSetNode | None, required: bool = False
+) -> Complete | None:
+    """The completion of a value of ``type_``, or None when the shape is not handled.
+
+    ``required``: the type is wrapped in a non-null (a null is graphql-core's error)."""
+    if isinstance(type_, GraphQLNonNull):
+        return completion(type_.of_type, selection_set, required=True)
+    if isinstance(type_, GraphQLList):
+        inner = completion(type_.of_type, selection_set)
+        return None if inner is None else _list(inner, required)
+    if isinstance(type_, GraphQLLeafType):
+        return None if selection_set is not None else _leaf(type_, required)
+    if isinstance(type_, GraphQLObjectType):
+        return _object(type_, selection_set, required)
+    return None  # interfaces and unions
+
+
+class PlainListExecutor(StrawberryGraphQLCoreExecutionContext):
+    """graphql-core's executor, completing a list of plain data in one pass (see above)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Keyed by the field group's identity, as graphql-core's collect_subfields
+        # memo is: each item of an outer list shares its inner lists' group.
+        self._plain_lists: dict[tuple[int, int], tuple[FieldDetailsList, Complete | None]] = {}
+
+    def complete_list_value(
+        self,
+        return_type: GraphQLList[GraphQLOutputType],
+        field_details_list: FieldDetailsList,
+        info: GraphQLResolveInfo[Any],
+        path: Path,
+        result: AsyncIterable[Any] | Iterable[Any],
+        position_context: Any,
+    ) -> AwaitableOrValue[list[Any]]:
+        # Strawberry always passes a manager; a middleware must see every field.
+        middleware = self.middleware_manager
+        if type(result) is list and (middleware is None or not middleware.middlewares):
+            complete = self._plain_list(return_type, field_details_list)
+            if complete is not None:
+                try:
+                    return complete(result)  # type: ignore[no-any-return]
+                except Exception:
+                    pass
+        return super().complete_list_value(
+            return_type, field_details_list, info, path, result, position_context
+        )
+
+    def _plain_list(
+        self, return_type: GraphQLList[GraphQLOutputType], field_details_list: FieldDetailsList
+    ) -> Complete | None:
+        key = (id(return_type), id(field_details_list))
+        known = self._plain_lists.get(key)
+        if known is not None:
+            return known[1]
+        complete = None
+        # One field node, not deferred, no directive (@stream): the plain case.
+        if len(field_details_list) == 1:
+            (details,) = field_details_list
+            if details.defer_usage is None and not details.node.directives:
+                complete = completion(return_type, details.node.selection_set)
+        self._plain_lists[key] = (field_details_list, complete)
+        return complete
