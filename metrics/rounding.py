@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from decimal import ROUND_HALF_UP, Context, Decimal
 
 PERCENT_DIGITS = 1
@@ -14,8 +15,23 @@ _EXACT = Context(prec=320)
 INT_MAX = 2**31 - 1
 
 
+# Below 2^40 units of the last decimal kept, the scaled float and the shortest repr
+# scaled differ by under 2^-11 of a unit: a value more than 1/1,000 of a unit from
+# a half rounds to the same whole number of units either way.
+_FAST_BELOW = 2.0**40
+_NEAR_HALF = 1e-3
+
+
 def round_half_away(value: float, digits: int) -> float:
     """Round to ``digits`` decimals, halves away from zero (Python's round() is banker's)."""
+    scale = 10**digits
+    scaled = value * scale
+    if -_FAST_BELOW < scaled < _FAST_BELOW:
+        units = round(scaled)
+        # Far from a half, the nearest whole number of units is the answer whatever
+        # the tie rule; int / int is correctly rounded, as float(Decimal) is.
+        if abs(abs(scaled - units) - 0.5) > _NEAR_HALF:
+            return units / scale if units else math.copysign(0.0, value)
     # str() first: the float's shortest repr is what a person would round by hand.
     quantum = Decimal(1).scaleb(-digits)
     return float(Decimal(str(value)).quantize(quantum, rounding=ROUND_HALF_UP, context=_EXACT))
