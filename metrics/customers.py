@@ -21,7 +21,7 @@ from storage.database import Database
 HOURS_PER_DAY = 24
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # one per buyer: not frozen, see metrics.rfm.RfmCustomer
 class Buyer:
     """One logged-in customer's purchases in the window."""
 

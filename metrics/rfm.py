@@ -41,7 +41,9 @@ SEGMENTO: dict[RfmSegment, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass sets each field through object.__setattr__, which
+# was the largest cost of a customer's row (one per buyer, thousands per answer).
+@dataclass(slots=True)
 class RfmCustomer:
     visitor_id: str
     recency: int
