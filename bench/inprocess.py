@@ -13,7 +13,9 @@ httpx's ASGI transport: no sockets, no wrk, one process that cProfile can see wh
    * ``import``: ``importEvents`` of the next events of the store, in time order;
    * ``import-spread``: the same, in the generator's order (sessions spread over
      ``--days`` days: out of order for the time index);
-   * ``track-one``: ``trackEvent`` with the load event.
+   * ``track-one``: ``trackEvent`` with the load event;
+   * ``view``: the bench's admin query ``--view`` (``bench.queries.ADMIN_QUERIES``),
+     twice unmeasured (the first is the cold run), then ``--calls`` times.
 
 Prints calls, events per second and the time per call; ``--profile N`` prints the
 N functions that cost most (cProfile, own time) over the measured calls.
@@ -37,12 +39,12 @@ from typing import Any
 import httpx
 
 from bench import store
-from bench.queries import IMPORT_EVENTS, LOAD_EVENT, TRACK_EVENT, TRACK_EVENTS
+from bench.queries import ADMIN_QUERIES, IMPORT_EVENTS, LOAD_EVENT, TRACK_EVENT, TRACK_EVENTS
 
 SECRET = "inprocess-bench-secret-0123456789abcdef"
 IMPORT_BATCH = 1000
 TRACK_BATCH = 100
-MODES = ("track", "import", "import-spread", "track-one")
+MODES = ("track", "import", "import-spread", "track-one", "view")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -54,6 +56,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     add("--stored", type=int, default=100_000, help="events imported before (default 100k)")
     add("--calls", type=int, default=200, help="measured calls (default 200)")
     add("--days", type=float, default=365.0, help="days the store spans (default 365)")
+    add("--view", choices=sorted(ADMIN_QUERIES), default="rfm", help="the query of --mode view")
     add("--seed", type=int, default=20260615)
     add("--data", type=Path, help="DATA_DIR to use and keep (default: a temporary one)")
     add("--slow", action="store_true", help="turn the tracking fast path off")
@@ -123,6 +126,9 @@ async def _measure(
         bodies *= args.calls
     elif args.mode == "track-one":
         bodies = [(TRACK_EVENT, {"input": LOAD_EVENT}, None, 1)] * args.calls
+    elif args.mode == "view":
+        # Two more than asked: the first two runs (the cold one) are not measured.
+        bodies = [(ADMIN_QUERIES[args.view], {}, admin, 1)] * (args.calls + 2)
     else:
         fresh = events[args.stored :]
         if args.mode == "import":
