@@ -1,0 +1,186 @@
+"""``PlainListExecutor`` answers every list exactly as graphql-core's own executor does.
+
+A small schema of rows (aliases, ``__typename``, enums, nested lists, nullable and
+non-null fields, a field with a resolver) runs each query twice, once with the
+plain-list executor and once with Strawberry's default, and the two answers
+(data and errors, paths included) must be equal. A counter on graphql-core's
+per-item ``complete_value`` shows which lists took the one-pass completion.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+import strawberry
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from schema.completion import PlainListExecutor
+
+
+@strawberry.enum
+class Segment(enum.Enum):
+    CHAMPIONS = "champions"
+    AT_RISK = "at_risk"
+
+
+@strawberry.type
+class Row:
+    email: str
+    orders: int
+    spent: float | None
+    segment: Segment
+    tags: list[str]
+
+    @strawberry.field
+    def shouted(self) -> str:
+        return self.email.upper()
+
+
+@dataclass
+class RowData:
+    email: Any
+    orders: Any
+    spent: Any
+    segment: Any
+    tags: Any
+
+
+ROWS: list[Any] = []
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def rows(self) -> list[Row]:
+        return ROWS
+
+    @strawberry.field
+    def matrix(self) -> list[list[int]]:
+        return [[1, 2], [3], []]
+
+
+def _schemas() -> tuple[strawberry.Schema, strawberry.Schema]:
+    plain = strawberry.Schema(query=Query, execution_context_class=PlainListExecutor)
+    default = strawberry.Schema(query=Query)
+    return plain, default
+
+
+PLAIN, DEFAULT = _schemas()
+
+
+@pytest.fixture
+def rows() -> Iterator[list[Any]]:
+    ROWS[:] = [
+        RowData("a@x.io", 3, 120.5, Segment.CHAMPIONS, ["vip", "eu"]),
+        RowData("b@x.io", 1, None, Segment.AT_RISK, []),
+    ]
+    yield ROWS
+    ROWS.clear()
+
+
+@pytest.fixture
+def item_completions(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The parent type of every value graphql-core completed one at a time."""
+    seen: list[str] = []
+    original = StrawberryGraphQLCoreExecutionContext.complete_value
+
+    def counted(self: Any, return_type: Any, *args: Any) -> Any:
+        seen.append(str(return_type))
+        return original(self, return_type, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "complete_value", counted)
+    return seen
+
+
+def _both(query: str, completed: list[str]) -> tuple[Any, list[str]]:
+    """The plain executor's answer (asserted equal to the default's) and what it completed."""
+    completed.clear()
+    plain = PLAIN.execute_sync(query)
+    by_plain = list(completed)
+    default = DEFAULT.execute_sync(query)
+    assert plain.data == default.data
+    assert [(e.message, e.path) for e in plain.errors or []] == [
+        (e.message, e.path) for e in default.errors or []
+    ]
+    return plain, by_plain
+
+
+def test_a_list_of_plain_rows_is_completed_in_one_pass(
+    rows: list[Any], item_completions: list[str]
+) -> None:
+    result, completed = _both(
+        "{ rows { __typename mail: email orders spent segment tags } }", item_completions
+    )
+    assert result.data == {
+        "rows": [
+            {
+                "__typename": "Row",
+                "mail": "a@x.io",
+                "orders": 3,
+                "spent": 120.5,
+                "segment": "CHAMPIONS",
+                "tags": ["vip", "eu"],
+            },
+            {
+                "__typename": "Row",
+                "mail": "b@x.io",
+                "orders": 1,
+                "spent": None,
+                "segment": "AT_RISK",
+                "tags": [],
+            },
+        ]
+    }
+    # Only the root field's value (non-null, then the list) went through
+    # graphql-core; no row did.
+    assert completed == ["[Row!]!", "[Row!]"]
+
+
+def test_nested_lists_of_leaves(item_completions: list[str]) -> None:
+    result, completed = _both("{ matrix }", item_completions)
+    assert result.data == {"matrix": [[1, 2], [3], []]}
+    assert completed == ["[[Int!]!]!", "[[Int!]!]"]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "{ rows { email shouted } }",  # a resolver
+        "{ rows { ... on Row { email } } }",  # a fragment
+        "{ rows { email @include(if: true) orders @skip(if: true) } }",  # directives
+        "{ rows { email email } }",  # one key twice
+    ],
+)
+def test_shapes_it_does_not_take_are_completed_by_graphql_core(
+    rows: list[Any], item_completions: list[str], query: str
+) -> None:
+    result, completed = _both(query, item_completions)
+    assert result.errors is None
+    assert "Row!" in completed  # each row went through graphql-core
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("email", None, "Cannot return null for non-nullable field Row.email."),
+        ("orders", 2**31, "Int cannot represent non 32-bit signed integer value: 2147483648"),
+        ("orders", "7", None),  # graphql-core coerces a numeric string: so must we
+        ("tags", ("a", "b"), None),  # a tuple is a list to graphql-core
+        ("tags", ["a", None], "Cannot return null for non-nullable field Row.tags."),
+    ],
+)
+def test_values_it_does_not_take_get_graphql_cores_answer(
+    rows: list[Any], item_completions: list[str], field: str, value: Any, message: str | None
+) -> None:
+    setattr(rows[1], field, value)
+    result, _ = _both("{ rows { email orders tags } }", item_completions)
+    if message is None:
+        assert result.errors is None
+    else:
+        assert result.data is None
+        assert [e.message for e in result.errors] == [message]
+        assert result.errors[0].path[:2] == ["rows", 1]
