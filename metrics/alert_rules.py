@@ -79,7 +79,7 @@ async def unconverted_products(
     for key, row in activity.items():
         role, slug = slug_of(key)
         if role == Role.PRODUCT_VIEW:
-            views[slug] = len(row.sessions)
+            views[slug] = row.sessions
         elif role == Role.PURCHASE:
             purchased.add(slug)
     popular = [
@@ -115,9 +115,4 @@ async def abandoned_carts(database: Database, *, tenant: str, now: datetime) -> 
 async def stuck_sessions(database: Database, *, tenant: str, now: datetime) -> int:
     """Sessions with > 15 events (any type) and no ``purchase`` in the last 24 hours."""
     state = await _sessions(database, tenant=tenant, now=now, hours=STUCK_HOURS)
-    bought = state.role(Role.PURCHASE)
-    return sum(
-        1
-        for session, events in state.events_by_session.items()
-        if events > STUCK_EVENTS_ABOVE and session not in bought
-    )
+    return len(state.sessions_above(STUCK_EVENTS_ABOVE) - state.role(Role.PURCHASE))

@@ -129,7 +129,7 @@ async def products(
         if row.keyed_name is not None and row.keyed_name > keyed_names.get(slug, ""):
             keyed_names[slug] = row.keyed_name
         if role in pipelines.PRODUCT_ROLES:  # other types only name the product
-            counts[slug][role] = len(row.sessions) if unique else row.events
+            counts[slug][role] = row.sessions if unique else row.events
             if role == Role.PURCHASE:
                 units[slug] = row.units
     listed = [

@@ -104,7 +104,7 @@ class TypeCounts(Summary[Counter[str], Counter[str]]):
 
 @dataclass(slots=True)
 class ProductRow:
-    """One ``role|slug`` (product roles; other types keep their type and only name it)."""
+    """One ``role|slug`` of a piece (product roles; other types keep their type, only name it)."""
 
     events: int = 0
     units: int = 0
@@ -112,8 +112,22 @@ class ProductRow:
     sessions: set[str] = field(default_factory=set)
 
 
-class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
-    """Per ``role|slug``: events, units, sessions, latest name."""
+@dataclass(slots=True)
+class ProductTotals:
+    """One ``role|slug`` over a range: its pieces' rows merged."""
+
+    events: int
+    units: int
+    keyed_name: str | None
+    sessions: int  # distinct sessions
+
+
+class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductTotals]]):
+    """Per ``role|slug``: events, units, sessions, latest name.
+
+    A range's rows count their distinct sessions without building their union
+    (``distinct_count``): the cached span's big sets are only read.
+    """
 
     name = "products"
 
@@ -141,32 +155,48 @@ class ProductActivity(Summary[dict[str, ProductRow], dict[str, ProductRow]]):
             for row in rows
         }
 
-    def merge(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductRow]:
-        """Read-only rows: a key only one piece holds keeps that piece's row."""
-        # Each key's rows first, then each sum, maximum and union once, in C.
-        by_key: defaultdict[str, list[ProductRow]] = defaultdict(list)
-        for partial in partials:
-            for key, row in partial.items():
-                by_key[key].append(row)
-        merged: dict[str, ProductRow] = {}
-        for key, rows in by_key.items():
-            if len(rows) == 1:
-                merged[key] = rows[0]
-                continue
-            names = [row.keyed_name for row in rows if row.keyed_name is not None]
-            merged[key] = ProductRow(
+    def merge(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductTotals]:
+        return {
+            key: ProductTotals(
                 events=sum(row.events for row in rows),
                 units=sum(row.units for row in rows),
-                keyed_name=max(names) if names else None,
-                sessions=union(row.sessions for row in rows),
+                keyed_name=_latest_name(rows),
+                sessions=distinct_count([row.sessions for row in rows]),
             )
-        return merged
+            for key, rows in _rows_by_key(partials).items()
+        }
 
     def combine(self, partials: Sequence[dict[str, ProductRow]]) -> dict[str, ProductRow]:
-        return self.merge(partials)
+        """Read-only rows: a key only one piece holds keeps that piece's row."""
+        combined: dict[str, ProductRow] = {}
+        for key, rows in _rows_by_key(partials).items():
+            if len(rows) == 1:
+                combined[key] = rows[0]
+                continue
+            combined[key] = ProductRow(
+                events=sum(row.events for row in rows),
+                units=sum(row.units for row in rows),
+                keyed_name=_latest_name(rows),
+                sessions=union(row.sessions for row in rows),
+            )
+        return combined
 
     def weight(self, partial: dict[str, ProductRow]) -> int:
         return sum(1 + len(row.sessions) for row in partial.values())
+
+
+def _rows_by_key(partials: Sequence[dict[str, ProductRow]]) -> dict[str, list[ProductRow]]:
+    """Each key's rows, oldest first."""
+    by_key: defaultdict[str, list[ProductRow]] = defaultdict(list)
+    for partial in partials:
+        for key, row in partial.items():
+            by_key[key].append(row)
+    return by_key
+
+
+def _latest_name(rows: Sequence[ProductRow]) -> str | None:
+    names = [row.keyed_name for row in rows if row.keyed_name is not None]
+    return max(names) if names else None
 
 
 def slug_of(key: str) -> tuple[str, str]:
@@ -184,11 +214,21 @@ class Sessions:
     roles: dict[Role, set[str]] = field(default_factory=lambda: {r: set() for r in SESSION_ROLES})
     event_total: int = 0
     source_counts: Counter[str] | None = None  # sessions per source, counted when first asked
+    busy: dict[int, list[str]] | None = None  # sessions above n events, by n, when first asked
 
     def counts_by_source(self) -> Counter[str]:
         if self.source_counts is None:
             self.source_counts = Counter(self.sources.values())
         return self.source_counts
+
+    def sessions_above(self, events: int) -> list[str]:
+        """Sessions of this piece with more than ``events`` events in it."""
+        if self.busy is None:
+            self.busy = {}
+        found = self.busy.get(events)
+        if found is None:
+            found = self.busy[events] = [s for s, n in self.events.items() if n > events]
+        return found
 
 
 def _earliest_sources(pieces: Sequence[Sessions]) -> dict[str, str]:
@@ -242,6 +282,17 @@ class SessionSpan:
         for piece in self._pieces:
             counts.update(piece.events)
         return counts
+
+    def sessions_above(self, events: int) -> set[str]:
+        """Sessions with more than ``events`` events over the span: the base's own (kept
+        with it), then those the other pieces touch, counted in full."""
+        base = self._base.events
+        elsewhere: Counter[str] = Counter()
+        for piece in (*self._before, *self._after):
+            elsewhere.update(piece.events)
+        found = {s for s in self._base.sessions_above(events) if s not in elsewhere}
+        found.update(s for s, n in elsewhere.items() if n + base.get(s, 0) > events)
+        return found
 
     @cached_property
     def sources(self) -> dict[str, str]:

@@ -29,7 +29,14 @@ from metrics import customers, ingest, summaries
 from metrics import dashboard_passes as passes
 from metrics.abandonment import Abandonment, abandonment
 from metrics.funnel import FUNNEL_ROLES, FunnelStep, funnel, with_conversion
-from metrics.hourly import SessionActivity, Sessions, TypeCounts, distinct_count, union
+from metrics.hourly import (
+    SessionActivity,
+    Sessions,
+    SessionSpan,
+    TypeCounts,
+    distinct_count,
+    union,
+)
 from metrics.rounding import percent
 from metrics.windows import DayWindow, dashboard_window, funnel_window
 from storage.database import MongoDatabase
@@ -482,6 +489,22 @@ async def test_sessions_spanning_hours_count_once_with_their_earliest_source(
         assert state.sources == {"a": "instagram", "b": "google"}
         assert state.role(Role.ADD_TO_CART) == {"a"}
         assert state.role(Role.PAGE_VIEW) == {"a", "b"}
+
+
+def test_busy_sessions_of_a_span_count_every_piece() -> None:
+    # The base (most sessions) is read from its own list; sessions the edges touch
+    # are counted in full, whichever side of 15 events they started on.
+    base = Sessions(events={"a": 20, "b": 10, "c": 16, "f": 16, "g": 15, "h": 1})
+    before = Sessions(events={"b": 3, "f": 1})
+    after = Sessions(events={"c": 1, "d": 16, "e": 2, "g": 1})
+    span = SessionSpan([before, base, after])
+    expected = {"a", "c", "d", "f", "g"}
+    assert {s for s, n in span.events_by_session.items() if n > 15} == expected
+    assert span.sessions_above(15) == expected
+    assert base.busy == {15: ["a", "c", "f"]}
+    assert SessionSpan([before, base, after]).sessions_above(15) == expected  # memo kept
+    assert span.sessions_above(16) == {"a", "c", "f"}
+    assert SessionSpan([]).sessions_above(0) == set()
 
 
 async def test_history_versions_on_mongodb_move_on_per_tenant() -> None:
