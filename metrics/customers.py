@@ -9,12 +9,13 @@ hours are kept, ``metrics.summaries``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from core.clock import to_naive_utc
 from metrics import summaries
-from metrics.hourly import BuyerActivity, FirstPurchases
+from metrics.hourly import BuyerActivity, BuyerLines, FirstPurchases
 from metrics.windows import RETENTION_DAYS, Rolling, rolling
 from storage.database import Database
 
@@ -29,6 +30,8 @@ class Buyer:
     last_purchase: datetime  # naive UTC, as stored
     orders: int  # distinct orders: metadata.order_id, else the purchase event itself
     monetary: float  # Σ price × quantity, a missing price counting as 0; unrounded
+    # What a view derived from this buyer (metrics.rfm: its row), kept with it.
+    derived: Any = field(default=None, compare=False, repr=False)
 
 
 def retention_window(now: datetime) -> Rolling:
@@ -46,18 +49,23 @@ async def buyers(database: Database, *, tenant: str, now: datetime) -> list[Buye
     are left out.
     """
     window = retention_window(now)
-    lines = await summaries.over_range(
+    by_user = await summaries.over_range(
         database, BuyerActivity(), tenant=tenant, low=window.start, high=window.end, now=now
     )
-    return [
-        Buyer(
+    return [_buyer(user, lines) for user, lines in sorted(by_user.items())]
+
+
+def _buyer(user: str, lines: BuyerLines) -> Buyer:
+    """The buyer of ``lines``: built once per lines (a cached span's outlive many requests)."""
+    buyer = lines.derived
+    if buyer is None:
+        buyer = lines.derived = Buyer(
             user_id=user,
             last_purchase=lines.last_purchase,
             orders=len(lines.orders),
             monetary=math.fsum(lines.line_values),
         )
-        for user, lines in sorted(lines.items())
-    ]
+    return buyer  # type: ignore[no-any-return]
 
 
 async def first_purchases(database: Database, *, tenant: str, now: datetime) -> dict[str, datetime]:

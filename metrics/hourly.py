@@ -386,6 +386,9 @@ class BuyerLines:
     last_purchase: datetime  # naive UTC
     orders: set[Any]  # metadata.order_id, else the purchase event's own _id
     line_values: list[float]  # price × quantity of each line
+    # What metrics.customers derived from these lines (its Buyer), kept with them:
+    # cached lines never change, and a span's are asked for again and again.
+    derived: Any = field(default=None, compare=False, repr=False)
 
 
 class BuyerActivity(Summary[dict[str, BuyerLines], dict[str, BuyerLines]]):

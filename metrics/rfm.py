@@ -76,9 +76,17 @@ def segment(*, recency: int, frequency: int, monetary: float) -> RfmSegment:
 
 
 def _customer(buyer: Buyer, now: datetime) -> RfmCustomer:
-    """``buyer`` seen at ``now`` (naive UTC)."""
+    """``buyer`` seen at ``now`` (naive UTC): the row kept with it while its recency holds."""
     # Whole days, floored: 7 days 23 hours is 7.
     recency = (now - buyer.last_purchase) // DAY
+    known = buyer.derived
+    if known is not None and known.recency == recency:
+        return known  # type: ignore[no-any-return]
+    buyer.derived = row = _row(buyer, recency)
+    return row
+
+
+def _row(buyer: Buyer, recency: int) -> RfmCustomer:
     monetary = money(buyer.monetary)
     kind = segment(recency=recency, frequency=buyer.orders, monetary=monetary)
     return RfmCustomer(

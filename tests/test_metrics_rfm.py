@@ -99,6 +99,31 @@ async def test_sorted_by_recency_then_visitor(database: EmbeddedDatabase) -> Non
     ]
 
 
+async def test_rows_kept_with_cached_hours_follow_the_clock_and_imports(
+    database: EmbeddedDatabase,
+) -> None:
+    # Closed hours are cached, and each buyer's row is kept with them (with the
+    # lines of the one hour that holds all of a buyer's purchases, across days):
+    # asked a day later the row must say so, and an import into them must show.
+    at = NOW - 7 * DAY - 3600 * SECOND
+    await store(
+        database,
+        event("purchase", at=at, user="ana@x", price=60000, order="a"),
+        event("purchase", at=at + 60 * SECOND, user="ana@x", price=40000, order="b"),
+    )
+    first = (await rfm(database, tenant="default", now=NOW)).customers
+    assert first == [customer("ana@x", 7, 2, 100000.0, RfmSegment.VIP, "VIP")]
+    again = (await rfm(database, tenant="default", now=NOW)).customers
+    assert again[0] is first[0]  # the kept row, not a new one
+    later = (await rfm(database, tenant="default", now=NOW + DAY)).customers
+    assert later == [customer("ana@x", 8, 2, 100000.0, RfmSegment.LOYAL, "Leal")]
+    back = (await rfm(database, tenant="default", now=NOW)).customers
+    assert back == first
+    await store(database, event("purchase", at=at - 2 * DAY, user="ana@x", price=0.5, order="c"))
+    imported = (await rfm(database, tenant="default", now=NOW)).customers
+    assert imported == [customer("ana@x", 7, 3, 100000.5, RfmSegment.VIP, "VIP")]
+
+
 @pytest.mark.parametrize(
     ("recency", "frequency", "monetary", "expected"),
     [
