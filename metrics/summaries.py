@@ -147,12 +147,21 @@ class _Piece:
     high: datetime
     bucket: int
     cacheable: bool
-    hourly: bool = False  # a whole cacheable hour (else a slice, or raw)
+    hourly: bool = False  # whole cacheable hours, one or a run (else a slice, or raw)
 
     @property
     def key(self) -> datetime | tuple[datetime, datetime]:
-        """What tells its cached state apart from other pieces' (with tenant and kind)."""
-        return self.low if self.hourly else (self.low, self.high)
+        """What tells its cached state apart from other pieces' (with tenant and kind):
+        an hour's own start; a run of hours (a span) or a slice, both ends."""
+        return self.low if self.hourly and self.high - self.low == HOUR else (self.low, self.high)
+
+    def hours(self) -> list[_Piece]:
+        """A run of whole hours, hour by hour."""
+        starts = [self.low + HOUR * index for index in range((self.high - self.low) // HOUR + 1)]
+        return [
+            _Piece(low, high, self.bucket, cacheable=True, hourly=True)
+            for low, high in itertools.pairwise(starts)
+        ]
 
 
 def _floor_hour(moment: datetime) -> datetime:
@@ -173,23 +182,44 @@ def pieces(
 ) -> list[_Piece]:
     """``boundaries`` (bucket edges, naive UTC, increasing) cut into pieces, oldest first.
 
-    Every piece lies inside one bucket and one UTC hour. Whole hours and whole
-    slices inside ``[kept_from, closed_before)`` are cacheable; the rest of an
-    hour is raw, adjacent raw parts joined.
+    Every piece lies inside one bucket. The whole hours inside ``[kept_from,
+    closed_before)`` of a bucket are consecutive: they make one cacheable piece
+    (a run of one or more hours, ``hourly``). The rest lies inside one UTC hour
+    each: whole slices inside ``[kept_from, closed_before)`` are cacheable, the
+    rest of an hour is raw, adjacent raw parts joined.
     """
     result: list[_Piece] = []
+    first_kept, closed_hour = _ceil_hour(kept_from), _floor_hour(closed_before)
     for bucket, (low, high) in enumerate(itertools.pairwise(boundaries)):
-        start, hour = low, _floor_hour(low)
-        while start < high:
-            following = hour + HOUR
-            end = following if following < high else high
-            kept = kept_from <= start and end <= closed_before
-            if kept and start == hour and end == following:
-                result.append(_Piece(start, end, bucket, cacheable=True, hourly=True))
-            else:
-                result.extend(_sliced(start, end, bucket, closed_before, kept_from))
-            start = hour = following
+        # No whole hour before ``kept`` is kept (it starts before the bucket or
+        # kept_from), nor any after ``kept_end`` (it ends after the bucket, or
+        # is not closed).
+        kept = max(_ceil_hour(low), first_kept)
+        kept_end = min(_floor_hour(high), closed_hour)
+        if kept >= kept_end:
+            kept = kept_end = high
+        _cut(result, low, kept, bucket, closed_before, kept_from)
+        if kept < kept_end:
+            result.append(_Piece(kept, kept_end, bucket, cacheable=True, hourly=True))
+        _cut(result, kept_end, high, bucket, closed_before, kept_from)
     return result
+
+
+def _cut(
+    result: list[_Piece],
+    low: datetime,
+    high: datetime,
+    bucket: int,
+    closed_before: datetime,
+    kept_from: datetime,
+) -> None:
+    """``[low, high)``, none of whose whole hours is kept, hour by hour onto ``result``."""
+    start, hour = low, _floor_hour(low)
+    while start < high:
+        following = hour + HOUR
+        end = following if following < high else high
+        result.extend(_sliced(start, end, bucket, closed_before, kept_from))
+        start = hour = following
 
 
 def _sliced(
@@ -212,25 +242,6 @@ def _sliced(
         low = high
     if raw_from is not None:
         found.append(_Piece(raw_from, end, bucket, cacheable=False))
-    return found
-
-
-def spans(plan: Sequence[_Piece]) -> list[range]:
-    """Runs of two or more consecutive cacheable hours of one bucket (indexes into ``plan``)."""
-    found: list[range] = []
-    first = None
-    for index, piece in enumerate([*plan, None]):
-        joins = (
-            piece is not None
-            and piece.hourly
-            and first is not None
-            and plan[first].bucket == piece.bucket
-        )
-        if joins:
-            continue
-        if first is not None and index - first >= 2:
-            found.append(range(first, index))
-        first = index if piece is not None and piece.hourly else None
     return found
 
 
@@ -433,25 +444,30 @@ async def per_bucket(
     """
     now = to_naive_utc(now)
     retention = timedelta(days=database.retention_days)
-    plan = pieces(
-        boundaries,
-        closed_before=now - SETTLE,
-        kept_from=_ceil_hour(now - retention + PURGE_MARGIN),
-    )
     cache = cache_of(database)
     kind = summary.key()
     version = await database.history_version(tenant)
+    # The pieces, with each run of hours whose span is not kept laid out hour by
+    # hour (its hours are looked up, and the span combined from them below).
+    plan: list[_Piece] = []
     found: dict[int, Any] = {}  # piece index → partial
-    combined: dict[int, Any] = {}  # first piece of a cached span → its state
+    combined: dict[int, Any] = {}  # a kept span's piece, or a run's first hour → its state
     to_combine: list[range] = []
-    covered: set[int] = set()
-    for run in spans(plan):
-        state = cache.get((tenant, kind, (plan[run[0]].low, plan[run[-1]].high)), version)
-        if state is None:
-            to_combine.append(run)
-        else:
-            combined[run[0]] = state
-            covered.update(run)
+    for piece in pieces(
+        boundaries,
+        closed_before=now - SETTLE,
+        kept_from=_ceil_hour(now - retention + PURGE_MARGIN),
+    ):
+        if piece.hourly and piece.high - piece.low > HOUR:
+            state = cache.get((tenant, kind, piece.key), version)
+            if state is None:
+                first = len(plan)
+                plan.extend(piece.hours())
+                to_combine.append(range(first, len(plan)))
+                continue
+            combined[len(plan)] = state
+        plan.append(piece)
+    covered: set[int] = set(combined)
     missing: list[int] = []
     for index, piece in enumerate(plan):
         if index in covered:

@@ -78,12 +78,15 @@ def test_a_utc_day_is_whole_hours_cacheable_up_to_the_settled_hour() -> None:
         closed_before=naive(2026, 6, 15, 11),
         kept_from=naive(2026, 1, 1),
     )
-    assert [(p.low, p.high, p.bucket, p.cacheable) for p in plan] == [
-        *((naive(2026, 6, 14, h), naive(2026, 6, 14, h) + HOUR, 0, True) for h in range(24)),
-        *((naive(2026, 6, 15, h), naive(2026, 6, 15, h) + HOUR, 1, True) for h in range(11)),
-        (naive(2026, 6, 15, 11), naive(2026, 6, 15, 12), 1, False),
-        (naive(2026, 6, 15, 12), naive(2026, 6, 15, 12, 30), 1, False),
+    # Each bucket's kept hours are one run: 24 of them, then 11.
+    assert [(p.low, p.high, p.bucket, p.cacheable, p.hourly) for p in plan] == [
+        (naive(2026, 6, 14), naive(2026, 6, 15), 0, True, True),
+        (naive(2026, 6, 15), naive(2026, 6, 15, 11), 1, True, True),
+        (naive(2026, 6, 15, 11), naive(2026, 6, 15, 12), 1, False, False),
+        (naive(2026, 6, 15, 12), naive(2026, 6, 15, 12, 30), 1, False, False),
     ]
+    assert [p.key for p in plan[1].hours()] == [naive(2026, 6, 15, h) for h in range(11)]
+    assert plan[1].key == (naive(2026, 6, 15), naive(2026, 6, 15, 11))
 
 
 def test_kathmandu_days_cut_one_hour_in_two_and_each_part_is_kept_in_slices() -> None:
@@ -115,7 +118,11 @@ def test_kathmandu_days_cut_one_hour_in_two_and_each_part_is_kept_in_slices() ->
         *five_minutes(1, naive(2026, 6, 11, 18), naive(2026, 6, 11, 18, 15)),
     ]
     assert len(slices) == 24
-    assert [sum(p.bucket == b and p.hourly for p in plan) for b in (0, 1)] == [23, 23]
+    runs = [(p.low, p.high, p.bucket) for p in plan if p.hourly]
+    assert runs == [
+        (naive(2026, 6, 9, 19), naive(2026, 6, 10, 18), 0),  # 23 hours
+        (naive(2026, 6, 10, 19), naive(2026, 6, 11, 18), 1),
+    ]
 
 
 def test_the_open_hour_is_kept_in_settled_slices_and_the_rest_read_raw() -> None:
@@ -131,7 +138,7 @@ def test_the_open_hour_is_kept_in_settled_slices_and_the_rest_read_raw() -> None
             (naive(2026, 6, 15, 10, m), naive(2026, 6, 15, 10, m) + summaries.SLICE, True, False)
             for m in range(5, 60, 5)
         ),
-        (naive(2026, 6, 15, 11), naive(2026, 6, 15, 12), True, True),
+        (naive(2026, 6, 15, 11), naive(2026, 6, 15, 12), True, True),  # a run of one hour
         *(
             (naive(2026, 6, 15, 12, m), naive(2026, 6, 15, 12, m) + summaries.SLICE, True, False)
             for m in (0, 5, 10)  # 12:15-12:20 ended less than SETTLE ago
@@ -152,8 +159,9 @@ def test_a_dst_day_has_23_or_25_cacheable_hours_and_old_hours_are_raw() -> None:
         plan = summaries.pieces(
             window.bucket_boundaries, closed_before=naive(2027, 1, 1), kept_from=naive(2026, 1, 1)
         )
-        assert len(plan) == hours
-        assert all(p.cacheable for p in plan)
+        (run,) = plan
+        assert run.hourly and run.high - run.low == hours * HOUR
+        assert len(run.hours()) == hours
     kept_from = naive(2026, 3, 29, 5)  # near the retention cutoff: not cached
     plan = summaries.pieces(
         spring.bucket_boundaries, closed_before=naive(2027, 1, 1), kept_from=kept_from
@@ -576,16 +584,25 @@ def test_a_span_counts_from_its_biggest_piece_as_the_full_merge_does() -> None:
     assert SessionActivity().merge([]).session_count == 0
 
 
-def test_spans_are_runs_of_two_or_more_cacheable_hours_within_one_bucket() -> None:
+def test_runs_are_the_kept_whole_hours_of_one_bucket() -> None:
     boundaries = [naive(2026, 6, 15, 0), naive(2026, 6, 15, 3, 30), naive(2026, 6, 15, 6)]
     plan = summaries.pieces(
         boundaries, closed_before=naive(2026, 6, 15, 5), kept_from=naive(2026, 6, 15, 1)
     )
-    # 00-01 too old (raw); 01-02, 02-03 a span; 03-03:30 | 03:30-04 cut by the
-    # edge (slices); 04-05 alone in its bucket's run; 05-06 not closed (raw).
-    assert [p.cacheable for p in plan] == [False, True, True, *[True] * 12, True, False]
-    assert [p.hourly for p in plan] == [False, True, True, *[False] * 12, True, False]
-    assert summaries.spans(plan) == [range(1, 3)]
+    # 00-01 too old (raw); 01-03 a run; 03-03:30 | 03:30-04 cut by the edge
+    # (slices); 04-05 alone in its bucket's run; 05-06 not closed (raw).
+    assert [(p.low, p.high, p.cacheable, p.hourly) for p in plan if p.high - p.low >= HOUR] == [
+        (naive(2026, 6, 15, 0), naive(2026, 6, 15, 1), False, False),
+        (naive(2026, 6, 15, 1), naive(2026, 6, 15, 3), True, True),
+        (naive(2026, 6, 15, 4), naive(2026, 6, 15, 5), True, True),
+        (naive(2026, 6, 15, 5), naive(2026, 6, 15, 6), False, False),
+    ]
+    assert [p.cacheable for p in plan] == [False, True, *[True] * 12, True, False]
+    assert [p.key for p in plan[1:3]] == [
+        (naive(2026, 6, 15, 1), naive(2026, 6, 15, 3)),  # the span's key
+        (naive(2026, 6, 15, 3), naive(2026, 6, 15, 3, 5)),  # a slice's
+    ]
+    assert plan[-2].key == naive(2026, 6, 15, 4)  # an hour's
 
 
 def test_union_and_distinct_count_of_pieces() -> None:
