@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from operator import attrgetter
 
 from core.clock import to_aware_utc, to_naive_utc
 from core.vocabulary import RfmSegment
@@ -111,7 +112,8 @@ async def rfm(database: Database, *, tenant: str, now: datetime) -> RfmResult:
     window = retention_window(now)
     seen_at = to_naive_utc(now)
     customers = [_customer(b, seen_at) for b in await buyers(database, tenant=tenant, now=now)]
-    customers.sort(key=lambda customer: (customer.recency, customer.visitor_id))
+    # buyers() come by userId: a stable sort by recency keeps that order within a day.
+    customers.sort(key=attrgetter("recency"))
     return RfmResult(
         customers=customers,
         start_date=to_aware_utc(window.start),
