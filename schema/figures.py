@@ -37,7 +37,7 @@ def as_type(cls: type[T], figures: Any) -> T:
 
 
 @cache
-def _builder(cls: Any) -> Convert:
+def _builder(cls: Any) -> _Build:
     """How to build ``cls`` from a figures object: its fields and their converters, found
     once per type (reading a field's type resolves annotations: costly per object)."""
     definition = get_object_definition(cls, strict=True)
@@ -59,22 +59,34 @@ def _builder(cls: Any) -> Convert:
             if key[:2] != "__"
         )
     )
-    # Per class of figures: whether it carries every field (then it is answered as is).
-    carries: dict[type, bool] = {}
+    return _Build(cls, fields, names, plain)
 
-    def build(figures: Any) -> Any:
-        if plain:
-            kind = type(figures)
-            answered_as_is = carries.get(kind)
-            if answered_as_is is None:
-                answered_as_is = carries[kind] = dataclasses.is_dataclass(kind) and names <= {
-                    field.name for field in dataclasses.fields(kind)
-                }
-            if answered_as_is:
-                return figures
-        return cls(**{name: convert(getattr(figures, name)) for name, convert in fields})
 
-    return build
+class _Build:
+    """Builds one schema type from figures (see ``_builder``)."""
+
+    def __init__(
+        self, cls: Any, fields: list[tuple[str, Convert]], names: frozenset[str], plain: bool
+    ) -> None:
+        self.cls, self.fields, self.names, self.plain = cls, fields, names, plain
+        # Per class of figures: whether it carries every field (then it is answered as is).
+        self.carries: dict[type, bool] = {}
+
+    def as_is(self, kind: type) -> bool:
+        """Whether figures of class ``kind`` are answered as they are."""
+        if not self.plain:
+            return False
+        answered_as_is = self.carries.get(kind)
+        if answered_as_is is None:
+            answered_as_is = self.carries[kind] = dataclasses.is_dataclass(kind) and (
+                self.names <= {field.name for field in dataclasses.fields(kind)}
+            )
+        return answered_as_is
+
+    def __call__(self, figures: Any) -> Any:
+        if self.as_is(type(figures)):
+            return figures
+        return self.cls(**{name: convert(getattr(figures, name)) for name, convert in self.fields})
 
 
 def _same(value: Any) -> Any:
@@ -88,10 +100,20 @@ def _converter(annotation: Any) -> Convert:
             return _same
         return lambda value: None if value is None else inner(value)
     if isinstance(annotation, StrawberryList):
-        item = _converter(annotation.of_type)
+        row = annotation.of_type
+        if isinstance(row, type) and has_object_definition(row):
+            return lambda values: _rows(_builder(row), values)
+        item = _converter(row)
         if item is _same:
             return list
         return lambda values: [item(value) for value in values]
     if isinstance(annotation, type) and has_object_definition(annotation):
         return lambda value: _builder(annotation)(value)
     return _same
+
+
+def _rows(build: _Build, values: Any) -> list[Any]:
+    """A list of objects: answered as it is when every item's class is (one check a class)."""
+    if all(build.as_is(kind) for kind in set(map(type, values))):
+        return list(values)
+    return [build(value) for value in values]
