@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import pytest
 
 from app import json_codec
 from app.json_codec import MAX_DEPTH, MAX_NUMBER_CHARS, JsonError
+
+
+@dataclass
+class Row:
+    n: int
 
 
 def nested(depth: int) -> str:
@@ -80,5 +87,41 @@ def test_answers_are_utf8_even_when_they_echo_a_lone_surrogate() -> None:
     assert encoded == '{"message":"bad value \'a\\ud800\'","ok":"é😀"}'.encode()
     encoded.decode("utf-8")  # strict: valid UTF-8
     assert json.loads(encoded) == {"message": "bad value 'a\ud800'", "ok": "é😀"}
-    with pytest.raises(ValueError, match="Out of range float"):
-        json_codec.encode({"x": float("nan")})
+
+
+def test_the_encoder_writes_a_non_finite_float_as_null_as_json_stringify_does() -> None:
+    value = {"a": float("nan"), "b": [float("inf"), -float("inf")], "c": 1.5}
+    assert json_codec.encode(value) == b'{"a":null,"b":[null,null],"c":1.5}'
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        # orjson's own answer: the same text as json.dumps
+        {"a": "é😀", "b": [1, 2.5, None, True, False], "c": {"d": -0.1, "e": 2**63 - 1}},
+        ['\u2028 \x1f "quoted" \\ back', 1e16, 2.5e300, 123456789.125, 1.0, -0.0],
+        # refused by orjson, written by the standard library
+        {"n": 2**64, "small": -(2**70)},
+        {1: "integer key", 2.5: "float key", None: "null key", False: "bool key"},
+        {"lone": "a\ud800b", "key\udfff": 1},
+        [[[[]]]] * 3,
+    ],
+)
+def test_the_encoder_answers_what_json_dumps_answers(value: object) -> None:
+    encoded = json_codec.encode(value)
+    assert json.loads(encoded) == json.loads(json_codec.dumps(value))
+    assert encoded == json_codec.dumps(value).encode("utf-8", "backslashreplace")
+
+
+def test_the_encoder_writes_small_floats_otherwise_the_same_numbers() -> None:
+    assert json_codec.dumps([1e-7, 1e-5, 5e-324]) == "[1e-07,1e-05,5e-324]"
+    assert json_codec.encode([1e-7, 1e-5, 5e-324]) == b"[1e-7,0.00001,5e-324]"
+    assert json.loads(json_codec.encode([1e-7, 1e-5, 5e-324])) == [1e-7, 1e-5, 5e-324]
+
+
+@pytest.mark.parametrize(
+    "value", [datetime(2026, 1, 1, tzinfo=UTC), Row(1), {"row": [Row(2)]}, {1, 2}, b"bytes"]
+)
+def test_the_encoder_refuses_what_json_dumps_refuses(value: object) -> None:
+    with pytest.raises(TypeError, match="is not JSON serializable"):
+        json_codec.encode(value)
