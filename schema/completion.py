@@ -29,8 +29,12 @@ answer.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import AsyncIterable, Callable, Iterable
+from dataclasses import dataclass
 from enum import Enum
+from functools import partial
+from keyword import iskeyword
 from operator import attrgetter
 from typing import Any, NoReturn
 
@@ -86,8 +90,10 @@ def _leaf(type_: GraphQLLeafType, required: bool) -> Complete:
     serialize = type_.coerce_output_value
     unchanged = _UNCHANGED.get(type_) if isinstance(type_, GraphQLScalarType) else None
     low, high = _INT_BOUNDS
-    # An enum's members, each serialized once (a member always serializes alike).
-    members: dict[Enum, Any] = {}
+    # An enum's members, each serialized once (a member always serializes alike), by
+    # identity: an Enum's own hash is a Python call, id() is not. The member is kept
+    # with its answer, so its id cannot be another object's.
+    members: dict[int, tuple[Enum, Any]] = {}
 
     def complete(value: Any) -> Any:
         kind = type(value)
@@ -95,14 +101,14 @@ def _leaf(type_: GraphQLLeafType, required: bool) -> Complete:
             return value
         if value is None:
             return _absent(required)
-        member = isinstance(value, Enum)
-        if member and value in members:
-            return members[value]
+        known = members.get(id(value))
+        if known is not None and known[0] is value:
+            return known[1]
         result = serialize(value)
         if result is None or result is Undefined:
             _not_plain()
-        if member and len(members) < MAX_ENUM_MEMBERS:
-            members[value] = result
+        if isinstance(value, Enum) and len(members) < MAX_ENUM_MEMBERS:
+            members[id(value)] = (value, result)
         return result
 
     return complete
@@ -119,8 +125,9 @@ def _list(inner: Complete, required: bool) -> Complete:
     return complete
 
 
-def _reader(field: GraphQLField) -> Callable[[Any], Any]:
-    """What a plain attribute's resolver returns for a source object."""
+def _reader(field: GraphQLField) -> tuple[str | None, Callable[[Any], Any]]:
+    """What a plain attribute's resolver returns for a source object: the attribute's
+    name (None if it is not an attribute) and a function reading it."""
     definition = field.extensions.get(DEFINITION)
     if (
         isinstance(definition, StrawberryField)
@@ -128,11 +135,12 @@ def _reader(field: GraphQLField) -> Callable[[Any], Any]:
         and definition.default_resolver is getattr
     ):
         # StrawberryField.get_result: default_resolver(source, python_name).
-        return attrgetter(definition.python_name)
+        name = definition.python_name
+        return name, attrgetter(name)
     resolve = field.resolve
     assert resolve is not None
     # Strawberry calls a plain attribute's resolver without info too.
-    return lambda source: resolve(source, None)
+    return None, lambda source: resolve(source, None)
 
 
 def _same(value: Any) -> Any:
@@ -145,16 +153,15 @@ def _object(
     if selection_set is None or type_.is_type_of is not None:
         return None
     name = type_.name
-    # (response key, what the field's resolver returns, its completion)
-    fields: list[tuple[str, Callable[[Any], Any], Complete]] = []
+    fields: list[_Field] = []
     for selection in selection_set.selections:
         if not isinstance(selection, FieldNode) or selection.directives or selection.arguments:
             return None
         key = (selection.alias or selection.name).value
-        if any(key == seen for seen, _, _ in fields):
+        if any(key == seen.key for seen in fields):
             return None  # merged by graphql-core; not worth doing here
         if selection.name.value == "__typename":
-            fields.append((key, lambda _: name, _same))
+            fields.append(_Field(key, None, lambda _: name, _same))
             continue
         field = type_.fields.get(selection.name.value)
         # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
@@ -163,13 +170,47 @@ def _object(
         complete = completion(field.type, selection.selection_set)
         if complete is None:
             return None
-        fields.append((key, _reader(field), complete))
+        fields.append(_Field(key, *_reader(field), complete))
+    return _object_completion(fields, required)
 
-    def complete_object(value: Any) -> Any:
-        if value is None:
-            return _absent(required)
-        return {key: complete(read(value)) for key, read, complete in fields}
 
+@dataclass(frozen=True, slots=True)
+class _Field:
+    key: str  # the response key: the field's alias or name
+    attribute: str | None  # the Python attribute the field reads, if it reads one
+    read: Callable[[Any], Any]  # what the field's resolver returns for a source object
+    complete: Complete
+
+
+def _object_completion(fields: list[_Field], required: bool) -> Complete:
+    """``{key: complete(read(value)), ...}`` for one object, as one function.
+
+    Written out as Python source (as ``dataclasses`` writes ``__init__``): one dict
+    display, attributes read directly, half the time of a loop over the fields,
+    and an object is done thousands of times an answer. The source holds only
+    names made here and attribute names that are Python identifiers; response keys
+    (aliases: the client's text) and functions are values of its namespace.
+    """
+    namespace: dict[str, Any] = {"absent": _absent, "required": required}
+    items = []
+    for index, field in enumerate(fields):
+        namespace[f"key_{index}"] = field.key
+        namespace[f"complete_{index}"] = field.complete
+        attribute = field.attribute
+        if attribute is not None and attribute.isidentifier() and not iskeyword(attribute):
+            read = f"value.{attribute}"
+        else:
+            namespace[f"read_{index}"] = field.read
+            read = f"read_{index}(value)"
+        items.append(f"key_{index}: complete_{index}({read})")
+    source = (
+        "def complete_object(value):\n"
+        "    if value is None:\n"
+        "        return absent(required)\n"
+        f"    return {{{', '.join(items)}}}\n"
+    )
+    exec(source, namespace)  # the source is made here, see above
+    complete_object: Complete = namespace["complete_object"]
     return complete_object
 
 
@@ -234,6 +275,31 @@ class PlainListExecutor(StrawberryGraphQLCoreExecutionContext):
         if len(field_details_list) == 1:
             (details,) = field_details_list
             if details.defer_usage is None and not details.node.directives:
-                complete = completion(return_type, details.node.selection_set)
+                complete = _list_completion(return_type, details.node)
         self._plain_lists[key] = (field_details_list, complete)
         return complete
+
+
+# A field node's list completion, kept while the node lives: a document the cache
+# (schema.caches) keeps is answered again and again, and writing a completion
+# (``_object_completion``) costs more than a short list. Keyed by identities; the
+# entry holds the type and a weak reference to the node, and leaves with the node.
+_LIST_COMPLETIONS: dict[
+    tuple[int, int], tuple[GraphQLOutputType, weakref.ref[FieldNode], Complete | None]
+] = {}
+
+
+def _list_completion(return_type: GraphQLOutputType, node: FieldNode) -> Complete | None:
+    key = (id(return_type), id(node))
+    known = _LIST_COMPLETIONS.get(key)
+    if known is not None and known[0] is return_type and known[1]() is node:
+        return known[2]
+    complete = completion(return_type, node.selection_set)
+    _LIST_COMPLETIONS[key] = (return_type, weakref.ref(node, partial(_forget, key)), complete)
+    return complete
+
+
+def _forget(key: tuple[int, int], dead: weakref.ref[FieldNode]) -> None:
+    known = _LIST_COMPLETIONS.get(key)
+    if known is not None and known[1] is dead:  # not a newer node's entry
+        del _LIST_COMPLETIONS[key]

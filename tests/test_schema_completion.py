@@ -34,6 +34,8 @@ class Row:
     spent: float | None
     segment: Segment
     tags: list[str]
+    # A GraphQL name that is a Python keyword, read from another attribute.
+    import_: str = strawberry.field(name="import", default="imported")
 
     @strawberry.field
     def shouted(self) -> str:
@@ -47,6 +49,7 @@ class RowData:
     spent: Any
     segment: Any
     tags: Any
+    import_: Any = "imported"
 
 
 ROWS: list[Any] = []
@@ -140,6 +143,41 @@ def test_a_list_of_plain_rows_is_completed_in_one_pass(
     assert completed == ["[Row!]!", "[Row!]"]
 
 
+def test_aliases_are_only_response_keys_whatever_they_spell(
+    rows: list[Any], item_completions: list[str]
+) -> None:
+    # The one-pass completion is Python source written per selection: aliases named
+    # like its own variables, keyword-like names and __typename change nothing.
+    query = (
+        "{ rows { value: email absent: orders key_0: segment required: spent "
+        "complete_0: __typename import __typename: tags } }"
+    )
+    result, completed = _both(query, item_completions)
+    assert result.data == {
+        "rows": [
+            {
+                "value": "a@x.io",
+                "absent": 3,
+                "key_0": "CHAMPIONS",
+                "required": 120.5,
+                "complete_0": "Row",
+                "import": "imported",
+                "__typename": ["vip", "eu"],
+            },
+            {
+                "value": "b@x.io",
+                "absent": 1,
+                "key_0": "AT_RISK",
+                "required": None,
+                "complete_0": "Row",
+                "import": "imported",
+                "__typename": [],
+            },
+        ]
+    }
+    assert completed == ["[Row!]!", "[Row!]"]
+
+
 def test_nested_lists_of_leaves(item_completions: list[str]) -> None:
     result, completed = _both("{ matrix }", item_completions)
     assert result.data == {"matrix": [[1, 2], [3], []]}
@@ -184,3 +222,37 @@ def test_values_it_does_not_take_get_graphql_cores_answer(
         assert result.data is None
         assert [e.message for e in result.errors] == [message]
         assert result.errors[0].path[:2] == ["rows", 1]
+
+
+def test_a_field_nodes_list_completion_is_written_once_and_leaves_with_the_node() -> None:
+    import gc
+
+    from graphql import FieldNode, OperationDefinitionNode, parse
+
+    from schema import completion as module
+
+    rows_type = PLAIN._schema.query_type.fields["rows"].type
+
+    def rows_node(query: str) -> FieldNode:
+        (operation,) = parse(query).definitions
+        assert isinstance(operation, OperationDefinitionNode)
+        (node,) = operation.selection_set.selections
+        assert isinstance(node, FieldNode)
+        return node
+
+    node = rows_node("{ rows { email segment } }")
+    first = module._list_completion(rows_type, node)
+    assert first is not None
+    assert module._list_completion(rows_type, node) is first
+    assert first([RowData("a@x.io", 1, None, Segment.AT_RISK, [])]) == [
+        {"email": "a@x.io", "segment": "AT_RISK"}
+    ]
+    # The same text parsed again is another node: its own completion.
+    other = rows_node("{ rows { email segment } }")
+    assert module._list_completion(rows_type, other) is not first
+    key = (id(rows_type), id(node))
+    assert key in module._LIST_COMPLETIONS
+    del node
+    gc.collect()
+    assert key not in module._LIST_COMPLETIONS
+    assert (id(rows_type), id(other)) in module._LIST_COMPLETIONS
