@@ -16,7 +16,7 @@ the exact sum is 99999.995. The two readings differ only within half a cent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from operator import attrgetter
 
@@ -52,6 +52,9 @@ class RfmCustomer:
     monetary: float
     segment: RfmSegment
     segmento: str
+    # The instants (naive UTC) between which ``recency`` holds: [since, until).
+    since: datetime = field(compare=False, repr=False, default=datetime.min)
+    until: datetime = field(compare=False, repr=False, default=datetime.min)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,27 +80,23 @@ def segment(*, recency: int, frequency: int, monetary: float) -> RfmSegment:
 
 
 def _customer(buyer: Buyer, now: datetime) -> RfmCustomer:
-    """``buyer`` seen at ``now`` (naive UTC): the row kept with it while its recency holds."""
+    """``buyer``'s row at ``now`` (naive UTC), kept with the buyer while its recency holds."""
     # Whole days, floored: 7 days 23 hours is 7.
     recency = (now - buyer.last_purchase) // DAY
-    known = buyer.derived
-    if known is not None and known.recency == recency:
-        return known  # type: ignore[no-any-return]
-    buyer.derived = row = _row(buyer, recency)
-    return row
-
-
-def _row(buyer: Buyer, recency: int) -> RfmCustomer:
     monetary = money(buyer.monetary)
     kind = segment(recency=recency, frequency=buyer.orders, monetary=monetary)
-    return RfmCustomer(
+    since = buyer.last_purchase + recency * DAY
+    buyer.derived = row = RfmCustomer(
         visitor_id=buyer.user_id,
         recency=recency,
         frequency=buyer.orders,
         monetary=monetary,
         segment=kind,
         segmento=SEGMENTO[kind],
+        since=since,
+        until=since + DAY,
     )
+    return row
 
 
 async def rfm(database: Database, *, tenant: str, now: datetime) -> RfmResult:
@@ -111,7 +110,13 @@ async def rfm(database: Database, *, tenant: str, now: datetime) -> RfmResult:
     """
     window = retention_window(now)
     seen_at = to_naive_utc(now)
-    customers = [_customer(b, seen_at) for b in await buyers(database, tenant=tenant, now=now)]
+    # A buyer's kept row while its recency holds (one check in line: thousands of rows).
+    customers = [
+        row
+        if (row := b.derived) is not None and row.since <= seen_at < row.until
+        else _customer(b, seen_at)
+        for b in await buyers(database, tenant=tenant, now=now)
+    ]
     # buyers() come by userId: a stable sort by recency keeps that order within a day.
     customers.sort(key=attrgetter("recency"))
     return RfmResult(

@@ -124,6 +124,38 @@ async def test_rows_kept_with_cached_hours_follow_the_clock_and_imports(
     assert imported == [customer("ana@x", 7, 3, 100000.5, RfmSegment.VIP, "VIP")]
 
 
+async def test_a_kept_row_holds_to_the_microsecond_its_recency_does(
+    database: EmbeddedDatabase,
+) -> None:
+    # Bought at L: recency 7 from L + 7 days to just before L + 8 days, asked in any
+    # order (the kept row's own window, not the clock's direction, decides).
+    bought = NOW - 8 * DAY + 5 * SECOND
+    await store(
+        database,
+        event("purchase", at=bought, user="ana@x", price=60000, order="a"),
+        event("purchase", at=bought, user="ana@x", price=40000, order="b"),
+        event("purchase", at=bought + 3600 * SECOND, user="bo@x", price=5, order="c"),
+    )
+    micro = timedelta(microseconds=1)
+    last = {"ana@x": bought, "bo@x": bought + 3600 * SECOND}
+    asked = [
+        last["ana@x"] + 7 * DAY,
+        last["ana@x"] + 8 * DAY - micro,
+        last["ana@x"] + 7 * DAY - micro,
+        last["ana@x"] + 8 * DAY,
+        last["bo@x"] + 7 * DAY,
+        last["ana@x"] + 7 * DAY,
+    ]
+    for now in asked:
+        customers = (await rfm(database, tenant="default", now=now)).customers
+        expected = sorted(
+            ((now - at) // DAY, user) for user, at in last.items()
+        )  # by recency, then visitor
+        assert [(c.recency, c.visitor_id) for c in customers] == expected, now
+        ana = next(c for c in customers if c.visitor_id == "ana@x")
+        assert ana.segment is (RfmSegment.VIP if ana.recency <= 7 else RfmSegment.LOYAL), now
+
+
 @pytest.mark.parametrize(
     ("recency", "frequency", "monetary", "expected"),
     [
