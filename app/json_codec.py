@@ -11,8 +11,8 @@ JSON's ``"\\ud800"`` escapes can still produce lone surrogates, which UTF-8
 decide where they are refused (``app.graphql_request``).
 
 Answers are written by orjson (a long admin answer in a twentieth of the
-standard library's time) wherever it writes what ``json.dumps`` would; the
-standard library writes the rest (see ``encode``).
+standard library's time); the standard library writes what orjson refuses
+(see ``encode`` for the two ways the text differs from ``json.dumps``).
 """
 
 from __future__ import annotations

@@ -235,12 +235,6 @@ def completion(
 class PlainListExecutor(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's executor, completing a list of plain data in one pass (see above)."""
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Keyed by the field group's identity, as graphql-core's collect_subfields
-        # memo is: each item of an outer list shares its inner lists' group.
-        self._plain_lists: dict[tuple[int, int], tuple[FieldDetailsList, Complete | None]] = {}
-
     def complete_list_value(
         self,
         return_type: GraphQLList[GraphQLOutputType],
@@ -263,26 +257,22 @@ class PlainListExecutor(StrawberryGraphQLCoreExecutionContext):
             return_type, field_details_list, info, path, result, position_context
         )
 
+    @staticmethod
     def _plain_list(
-        self, return_type: GraphQLList[GraphQLOutputType], field_details_list: FieldDetailsList
+        return_type: GraphQLList[GraphQLOutputType], field_details_list: FieldDetailsList
     ) -> Complete | None:
-        key = (id(return_type), id(field_details_list))
-        known = self._plain_lists.get(key)
-        if known is not None:
-            return known[1]
-        complete = None
         # One field node, not deferred, no directive (@stream): the plain case.
         if len(field_details_list) == 1:
             (details,) = field_details_list
             if details.defer_usage is None and not details.node.directives:
-                complete = _list_completion(return_type, details.node)
-        self._plain_lists[key] = (field_details_list, complete)
-        return complete
+                return _list_completion(return_type, details.node)
+        return None
 
 
 # A field node's list completion, kept while the node lives: a document the cache
-# (schema.caches) keeps is answered again and again, and writing a completion
-# (``_object_completion``) costs more than a short list. Keyed by identities; the
+# (schema.caches) keeps is answered again and again, each item of an outer list
+# asks for its inner lists' again, and writing a completion (``_object_completion``)
+# costs more than a short list. Keyed by identities; the
 # entry holds the type and a weak reference to the node, and leaves with the node.
 _LIST_COMPLETIONS: dict[
     tuple[int, int], tuple[GraphQLOutputType, weakref.ref[FieldNode], Complete | None]
