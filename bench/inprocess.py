@@ -88,7 +88,12 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="bench-inprocess-") as scratch:
         data = args.data or Path(scratch) / "data"
         settings = load_settings(
-            {"DATA_DIR": str(data), "JWT_SECRET": SECRET, "TENANT_RATE_LIMIT_PER_MINUTE": "0"}
+            {
+                "DATA_DIR": str(data),
+                "JWT_SECRET": SECRET,
+                "TENANT_RATE_LIMIT_PER_MINUTE": "0",
+                "QUERY_BUDGET_POINTS": "0",
+            }
         )
         COUNTRIES.load()
         database = await EmbeddedDatabase.open(data, fsync_seconds=1.0)
