@@ -29,8 +29,10 @@ and the completion of the result as graphql-core completes it when every value i
 what its type expects. Variables are coerced by ``Coercion`` when every value is
 plainly valid (strings for String and ID, finite floats and integers up to 2^53
 for Float, anything for JSON, objects with known keys and every required one,
-lists as lists, other scalars such as DateTime by the scalar's own
-``coerce_input_value``, as graphql-core calls it), with graphql-core's results
+lists as lists, DateTime texts of the common shape by ``datetime.fromisoformat``
+(``PLAIN_DATETIME``: the scalar's own values), other scalars and other DateTime
+texts by the scalar's own ``coerce_input_value``, as graphql-core calls it), with
+graphql-core's results
 (defaults filled in, integers made floats); any other value goes to
 graphql-core's ``get_variable_values``.
 
@@ -61,9 +63,11 @@ The answer is the one the slow path gives (same JSON, status and headers:
 from __future__ import annotations
 
 import math
+import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from inspect import isawaitable
 from typing import Any, NoReturn, TypeGuard, cast
 
@@ -102,6 +106,7 @@ from graphql.pyutils import Undefined
 from graphql.utilities.coerce_input_value import coerce_default_value
 from strawberry import Schema
 from strawberry.execution.is_awaitable import optimized_is_awaitable
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionResult
 
 from schema.completion import Complete, completion
@@ -156,6 +161,49 @@ def _is_identity(scalar: GraphQLScalarType) -> bool:
         return False
 
 
+# The ISO 8601 texts that ``datetime.fromisoformat`` reads as Strawberry's DateTime
+# parser (dateutil's ``isoparse``) does, the shape every client writes
+# (``2026-03-01T10:00:00.123Z``): fromisoformat takes 6 µs less a text, 6 ms an
+# import of 1,000. Anything else (``24:00``, the basic format, a week date, other
+# digits) is the scalar's own to read or refuse. ``tests/test_app_fast_datetime.py``
+# compares the two over this language.
+PLAIN_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
+    r"(?P<offset>Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])?",
+    re.ASCII,
+)
+
+
+def _datetime_coercion(general: Coerce) -> Coerce:
+    """The DateTime scalar's coercion, a plain text read by ``datetime.fromisoformat``.
+
+    The result is the scalar's own value: the same fields and the same tzinfo object
+    (the scalar's for that offset, asked once per offset text; the pattern allows
+    2,881 of them).
+    """
+    plain = PLAIN_DATETIME.fullmatch
+    parse = datetime.fromisoformat
+    zones: dict[str, Any] = {}
+
+    def coerce_datetime(value: Any) -> Any:
+        match = plain(value) if type(value) is str else None
+        if match is None:
+            return general(value)
+        try:
+            parsed = parse(value)
+        except ValueError:  # a day the month has not: the scalar's error
+            return general(value)
+        offset = match["offset"]
+        if offset is None:
+            return parsed
+        zone = zones.get(offset)
+        if zone is None:
+            zone = zones[offset] = general(f"2000-01-01T00:00:00{offset}").tzinfo
+        return parsed.replace(tzinfo=zone)
+
+    return coerce_datetime
+
+
 def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
     if scalar is GraphQLString or scalar is GraphQLID:  # ID takes numbers too: declined
         return _coerce_string
@@ -178,6 +226,8 @@ def _scalar_coercion(scalar: GraphQLScalarType) -> Coerce | None:
             _decline()
         return result
 
+    if scalar.parse_value is DateTimeDefinition.parse_value:
+        return _datetime_coercion(coerce_leaf)
     return coerce_leaf
 
 
