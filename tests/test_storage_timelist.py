@@ -33,6 +33,15 @@ def expected(held: list[Row], bounds: Bounds) -> list[Row]:
     return found
 
 
+def assert_keyed(listed: TimeList) -> None:
+    """The times beside the chunks are their rows' own, and each chunk's first is its first."""
+    assert [list(times) for times in listed._times] == [
+        [rows.created_us(row) for row in chunk] for chunk in listed._chunks
+    ]
+    assert listed._firsts == [rows.created_us(chunk[0]) for chunk in listed._chunks]
+    assert all(listed._chunks)
+
+
 def random_bounds(rng: random.Random) -> Bounds:
     def instant() -> datetime | None:
         return None if rng.random() < 0.2 else START + timedelta(hours=rng.randrange(-2, 60))
@@ -87,6 +96,7 @@ def test_the_list_reads_as_a_stable_sort_of_what_was_added(
         assert listed.count(bounds) == len(want)
         assert len(listed) == len(held)
         assert list(listed) == expected(held, (None, True, None, True))
+        assert_keyed(listed)
 
 
 def test_an_empty_list_reads_empty() -> None:
@@ -108,6 +118,7 @@ def test_out_of_order_inserts_move_one_chunk_not_every_later_row() -> None:
     assert max(sizes) < 2 * timelist.CHUNK
     assert len(sizes) > chunks  # the early chunk split; the later ones never moved
     assert sum(sizes) == len(listed)
+    assert_keyed(listed)
 
 
 def test_replacing_a_row_not_held_is_an_error() -> None:
@@ -147,7 +158,7 @@ def test_extend_is_add_of_each_in_turn(hours: list[int], monkeypatch: pytest.Mon
     assert list(listed) == list(want) == expected([*before, *batch], (None, True, None, True))
     assert len(listed) == len(before) + len(batch)
     assert all(0 < len(chunk) < 2 * timelist.CHUNK for chunk in listed._chunks)
-    assert listed._firsts == [rows.created_us(chunk[0]) for chunk in listed._chunks]
+    assert_keyed(listed)
     everything: Bounds = (None, True, None, True)
     assert listed.count(everything) == len(listed)
 
@@ -158,5 +169,5 @@ def test_extend_of_an_empty_list(monkeypatch: pytest.MonkeyPatch) -> None:
     listed = TimeList()
     listed.extend(batch)
     assert list(listed) == batch
-    assert listed._firsts == [rows.created_us(chunk[0]) for chunk in listed._chunks]
+    assert_keyed(listed)
     assert listed.between((START + timedelta(hours=7), True, None, True)) == batch[3:]
