@@ -309,6 +309,14 @@ def _receive_time(now: datetime) -> tuple[datetime, str]:
     return to_naive_utc(now), now.isoformat()
 
 
+@functools.lru_cache(maxsize=4)
+def _import_window(now: datetime, retention_days: int) -> tuple[datetime, datetime]:
+    """An import's bounds, naive UTC: ``createdAt`` must be after the second and at
+    or before the first. One request imports up to 1,000 events at the same ``now``."""
+    current = to_naive_utc(now)
+    return current, current - timedelta(days=retention_days)
+
+
 def checked_url(value: str | None, field: str) -> str | None:
     if value is None:
         return None
@@ -380,19 +388,18 @@ def import_document(
         raise BadUserInput("createdAt is required", field=f"{prefix}createdAt")
     if item.created_at.tzinfo is None:
         raise BadUserInput("createdAt must carry a UTC offset", field=f"{prefix}createdAt")
-    outside = BadUserInput(
-        f"createdAt must be within the last {retention_days} days (EVENT_RETENTION_DAYS)",
-        field=f"{prefix}createdAt",
-    )
+    current, earliest = _import_window(now, retention_days)
     try:
         created_at = to_naive_utc(item.created_at)
     except OverflowError:  # year 1 east of UTC, year 9999 west of it
-        raise outside from None
-    current = to_naive_utc(now)
+        created_at = earliest
     if created_at > current:
         raise BadUserInput("createdAt must be in the past", field=f"{prefix}createdAt")
-    if created_at <= current - timedelta(days=retention_days):
-        raise outside
+    if created_at <= earliest:
+        raise BadUserInput(
+            f"createdAt must be within the last {retention_days} days (EVENT_RETENTION_DAYS)",
+            field=f"{prefix}createdAt",
+        )
     if not item.session_id:
         raise BadUserInput("sessionId is required", field=f"{prefix}sessionId")
     user_id = checked_text(item.user_id, f"{prefix}userId") or None
