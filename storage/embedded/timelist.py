@@ -39,10 +39,6 @@ Bounds = tuple[datetime | None, bool, datetime | None, bool]
 _Place = tuple[int, int]
 
 
-def _times_of(chunk: list[Row]) -> array[int]:
-    return array("q", map(created_us, chunk))
-
-
 class TimeList:
     """Rows sorted by ``createdAt`` (ties in arrival order); see the module docstring."""
 
@@ -94,7 +90,7 @@ class TimeList:
         """
         if not many:
             return
-        times = array("q", map(created_us, many))
+        times = list(map(created_us, many))
         chunks = self._chunks
         in_order = all(map(int.__le__, times, times[1:]))  # ``sorted`` would copy
         if not in_order or (chunks and times[0] < self._times[-1][-1]):
@@ -107,7 +103,7 @@ class TimeList:
             self._firsts.append(times[0])
         last = chunks[-1]
         last += many
-        self._times[-1] += times
+        self._times[-1].extend(times)
         self._len += len(many)
         if len(last) >= 2 * CHUNK:
             self._split(len(chunks) - 1)
@@ -120,11 +116,22 @@ class TimeList:
         self._firsts[which : which + 1] = [times[i] for i in starts]
 
     def add_all(self, many: list[Row]) -> None:
-        """Add many at once: one stable sort (after the rows held), then slicing into chunks."""
-        ordered = sorted(chain(self, many), key=created_us)
-        self._chunks = [ordered[i : i + CHUNK] for i in range(0, len(ordered), CHUNK)]
-        self._times = [_times_of(chunk) for chunk in self._chunks]
-        self._firsts = [times[0] for times in self._times]
+        """Add many at once: one stable sort (after the rows held), then slicing into chunks.
+
+        Start-up's rows mostly come in time order already (a snapshot is written in
+        order): then the times read to check that are the ones kept, and nothing sorts.
+        """
+        ordered = [*self, *many]
+        keys = list(map(created_us, ordered))  # the rows' own ints: read, not made
+        if not all(map(int.__le__, keys, keys[1:])):
+            ordered.sort(key=created_us)
+            keys = list(map(created_us, ordered))
+        times = array("q", keys)
+        del keys
+        starts = range(0, len(ordered), CHUNK)
+        self._chunks = [ordered[i : i + CHUNK] for i in starts]
+        self._times = [times[i : i + CHUNK] for i in starts]
+        self._firsts = [times[i] for i in starts]
         self._len = len(ordered)
 
     def _left(self, at: int) -> _Place:
