@@ -42,6 +42,7 @@ from graphql import (
     GRAPHQL_MAX_INT,
     GRAPHQL_MIN_INT,
     FieldNode,
+    GraphQLEnumType,
     GraphQLField,
     GraphQLInt,
     GraphQLLeafType,
@@ -86,7 +87,14 @@ def _absent(required: bool) -> None:
         _not_plain()
 
 
-def _leaf(type_: GraphQLLeafType, required: bool) -> Complete:
+@dataclass(frozen=True, slots=True)
+class _Leaf:
+    complete: Complete
+    unchanged: type | None  # the Python type given back as it is (Int, String)
+    members: dict[int, tuple[Enum, Any]] | None  # an enum's memo: id(member) -> answer
+
+
+def _leaf(type_: GraphQLLeafType, required: bool) -> _Leaf:
     serialize = type_.coerce_output_value
     unchanged = _UNCHANGED.get(type_) if isinstance(type_, GraphQLScalarType) else None
     low, high = _INT_BOUNDS
@@ -111,7 +119,7 @@ def _leaf(type_: GraphQLLeafType, required: bool) -> Complete:
             members[id(value)] = (value, result)
         return result
 
-    return complete
+    return _Leaf(complete, unchanged, members if isinstance(type_, GraphQLEnumType) else None)
 
 
 def _list(inner: Complete, required: bool) -> Complete:
@@ -147,9 +155,11 @@ def _same(value: Any) -> Any:
     return value
 
 
-def _object(
-    type_: GraphQLObjectType, selection_set: SelectionSetNode | None, required: bool
-) -> Complete | None:
+def _fields(
+    type_: GraphQLObjectType, selection_set: SelectionSetNode | None
+) -> list[_Field] | None:
+    """How to complete each field ``selection_set`` selects on ``type_``; None when
+    the selection is not plain."""
     if selection_set is None or type_.is_type_of is not None:
         return None
     name = type_.name
@@ -167,11 +177,20 @@ def _object(
         # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
         if field is None or not getattr(field.resolve, "_is_default", False):
             return None
+        leaf_type, required = field.type, False
+        if isinstance(leaf_type, GraphQLNonNull):
+            leaf_type, required = leaf_type.of_type, True
+        if isinstance(leaf_type, GraphQLLeafType):
+            if selection.selection_set is not None:
+                return None
+            leaf = _leaf(leaf_type, required)
+            fields.append(_Field(key, *_reader(field), leaf.complete, leaf))
+            continue
         complete = completion(field.type, selection.selection_set)
         if complete is None:
             return None
         fields.append(_Field(key, *_reader(field), complete))
-    return _object_completion(fields, required)
+    return fields
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,18 +199,19 @@ class _Field:
     attribute: str | None  # the Python attribute the field reads, if it reads one
     read: Callable[[Any], Any]  # what the field's resolver returns for a source object
     complete: Complete
+    leaf: _Leaf | None = None  # a leaf's parts, for the checks written in line
 
 
-def _object_completion(fields: list[_Field], required: bool) -> Complete:
-    """``{key: complete(read(value)), ...}`` for one object, as one function.
+def _object_display(fields: list[_Field], namespace: dict[str, Any]) -> str:
+    """``{key: complete(read(value)), ...}``, a Python expression over ``value``.
 
     Written out as Python source (as ``dataclasses`` writes ``__init__``): one dict
-    display, attributes read directly, half the time of a loop over the fields,
-    and an object is done thousands of times an answer. The source holds only
-    names made here and attribute names that are Python identifiers; response keys
-    (aliases: the client's text) and functions are values of its namespace.
+    display, attributes read directly, and a String or Int that needs no change or
+    an enum member already serialized taken in line, without a call: an object is
+    done thousands of times an answer. The source holds only names made here and
+    attribute names that are Python identifiers; response keys (aliases: the
+    client's text), types and functions are values of ``namespace``.
     """
-    namespace: dict[str, Any] = {"absent": _absent, "required": required}
     items = []
     for index, field in enumerate(fields):
         namespace[f"key_{index}"] = field.key
@@ -202,16 +222,60 @@ def _object_completion(fields: list[_Field], required: bool) -> Complete:
         else:
             namespace[f"read_{index}"] = field.read
             read = f"read_{index}(value)"
-        items.append(f"key_{index}: complete_{index}({read})")
+        leaf, got, known = field.leaf, f"got_{index}", f"known_{index}"
+        if leaf is not None and leaf.unchanged is not None:
+            namespace[f"unchanged_{index}"] = leaf.unchanged
+            check = f"({got} := {read}).__class__ is unchanged_{index}"
+            if leaf.unchanged is int:
+                check += f" and low <= {got} <= high"
+            done = f"({got} if {check} else complete_{index}({got}))"
+        elif leaf is not None and leaf.members is not None:
+            namespace[f"members_{index}"] = leaf.members
+            done = (
+                f"({known}[1] if ({known} := members_{index}.get(id({got} := {read})))"
+                f" is not None and {known}[0] is {got} else complete_{index}({got}))"
+            )
+        else:
+            done = f"complete_{index}({read})"
+        items.append(f"key_{index}: {done}")
+    return f"{{{', '.join(items)}}}"
+
+
+def _written(source: str, namespace: dict[str, Any], name: str) -> Complete:
+    """The function ``name`` that ``source`` defines, run in ``namespace``."""
+    low, high = _INT_BOUNDS
+    namespace.update(absent=_absent, not_plain=_not_plain, low=low, high=high)
+    exec(source, namespace)  # the source is made here: see _object_display
+    complete: Complete = namespace[name]
+    return complete
+
+
+def _object_completion(fields: list[_Field], required: bool) -> Complete:
+    """One object's completion, as one function (see ``_object_display``)."""
+    namespace: dict[str, Any] = {"required": required}
     source = (
         "def complete_object(value):\n"
         "    if value is None:\n"
         "        return absent(required)\n"
-        f"    return {{{', '.join(items)}}}\n"
+        f"    return {_object_display(fields, namespace)}\n"
     )
-    exec(source, namespace)  # the source is made here, see above
-    complete_object: Complete = namespace["complete_object"]
-    return complete_object
+    return _written(source, namespace, "complete_object")
+
+
+def _objects_completion(fields: list[_Field], required: bool, list_required: bool) -> Complete:
+    """A list of objects' completion, as one function: each item's dict display in
+    line in one list comprehension, no call per item (see ``_object_display``)."""
+    namespace: dict[str, Any] = {"required": required, "list_required": list_required}
+    source = (
+        "def complete_objects(items):\n"
+        "    if items is None:\n"
+        "        return absent(list_required)\n"
+        "    if items.__class__ is not list:\n"
+        "        not_plain()\n"
+        f"    return [{_object_display(fields, namespace)} if value is not None\n"
+        "            else absent(required) for value in items]\n"
+    )
+    return _written(source, namespace, "complete_objects")
 
 
 def completion(
@@ -223,12 +287,19 @@ def completion(
     if isinstance(type_, GraphQLNonNull):
         return completion(type_.of_type, selection_set, required=True)
     if isinstance(type_, GraphQLList):
+        item_type, item_required = type_.of_type, False
+        if isinstance(item_type, GraphQLNonNull):
+            item_type, item_required = item_type.of_type, True
+        if isinstance(item_type, GraphQLObjectType):
+            fields = _fields(item_type, selection_set)
+            return None if fields is None else _objects_completion(fields, item_required, required)
         inner = completion(type_.of_type, selection_set)
         return None if inner is None else _list(inner, required)
     if isinstance(type_, GraphQLLeafType):
-        return None if selection_set is not None else _leaf(type_, required)
+        return None if selection_set is not None else _leaf(type_, required).complete
     if isinstance(type_, GraphQLObjectType):
-        return _object(type_, selection_set, required)
+        fields = _fields(type_, selection_set)
+        return None if fields is None else _object_completion(fields, required)
     return None  # interfaces and unions
 
 

@@ -256,3 +256,41 @@ def test_a_field_nodes_list_completion_is_written_once_and_leaves_with_the_node(
     gc.collect()
     assert key not in module._LIST_COMPLETIONS
     assert (id(rows_type), id(other)) in module._LIST_COMPLETIONS
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("orders", True),  # a bool is not an int to the check in line: Int serializes it 1
+        ("orders", -(2**31)),  # the bounds, in line
+        ("orders", 2**31 - 1),
+        ("orders", -(2**31) - 1),
+        ("orders", 7.0),  # a whole float: Int takes it
+        ("email", 12),  # not a str: String serializes it
+        ("segment", "champions"),  # not a member: the enum's own serializer decides
+        ("segment", "CHAMPIONS"),
+        ("segment", Segment.AT_RISK),
+        ("spent", 3),  # Float of an int
+    ],
+)
+def test_leaves_checked_in_line_answer_as_graphql_core(
+    rows: list[Any], item_completions: list[str], field: str, value: Any
+) -> None:
+    # Every row goes through the line-written checks twice (two fields read the same
+    # attribute under two aliases), and the memo of enum members is already warm.
+    setattr(rows[0], field, value)
+    _both("{ rows { segment } }", item_completions)
+    result, _ = _both(
+        f"{{ rows {{ first: {field} email orders again: {field} segment }} }}", item_completions
+    )
+    if field == "orders" and value is True:
+        assert result.data["rows"][0]["first"] == result.data["rows"][0]["again"] == 1
+
+
+def test_a_null_item_in_a_list_of_rows(rows: list[Any], item_completions: list[str]) -> None:
+    rows.append(None)
+    result, completed = _both("{ rows { email } }", item_completions)
+    assert result.data is None
+    assert [e.message for e in result.errors] == [
+        "Cannot return null for non-nullable field Query.rows."
+    ]
