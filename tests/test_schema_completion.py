@@ -289,7 +289,7 @@ def test_leaves_checked_in_line_answer_as_graphql_core(
 
 def test_a_null_item_in_a_list_of_rows(rows: list[Any], item_completions: list[str]) -> None:
     rows.append(None)
-    result, completed = _both("{ rows { email } }", item_completions)
+    result, _ = _both("{ rows { email } }", item_completions)
     assert result.data is None
     assert [e.message for e in result.errors] == [
         "Cannot return null for non-nullable field Query.rows."
