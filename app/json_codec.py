@@ -42,6 +42,8 @@ _NINES = bytes(ord("9") if byte in _NUMBER_CHARS else ord(" ") for byte in range
 _TOO_LONG = b"9" * (MAX_NUMBER_CHARS + 1)
 _TWO_PER_OPENING = bytes.maketrans(b"[{]}", b"\x02\x02\x00\x00")
 _NOT_BRACKETS = bytes(set(range(256)) - set(b"[]{}"))
+_NOT_BRACKETS_OR_QUOTES = bytes(set(range(256)) - set(b'[]{}"'))
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")  # _deepest counts either kind alike
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -62,21 +64,49 @@ def _deepest(text: bytes) -> int:
     return deepest
 
 
-def _outside_strings(raw: bytes, text: str) -> bytes:
-    """The JSON text without its string literals: exact for valid JSON, and never
-    hiding a bracket or digit that json.loads would meet before failing."""
-    if b'\\"' not in raw:
-        # No escaped quote: every '"' opens or closes a string (C speed).
-        return b"".join(raw.split(b'"')[::2])
-    return _STRING.sub("", text).encode("utf-8", "surrogatepass")
+def _even_pieces(raw: bytes, between: bytes = b"") -> bytes:
+    """What lies outside strings in ``raw`` when no quote in it is escaped: every '"'
+    then opens or closes a string, so the pieces between quotes alternate (C speed).
+    ``between`` goes where each string was (a space keeps the number characters on
+    either side of a string apart)."""
+    return between.join(raw.split(b'"')[::2])
 
 
 def _check_bounds(raw: bytes, text: str) -> None:
-    outside = _outside_strings(raw, text)
-    if _TOO_LONG in outside.translate(_NINES):
+    """Refuse a number literal over ``MAX_NUMBER_CHARS`` or nesting over ``MAX_DEPTH``,
+    outside strings: exact for valid JSON, and never hiding a bracket or digit that
+    json.loads would meet before failing."""
+    if b'\\"' in raw:
+        brackets = _STRING.sub("", text).encode("utf-8", "surrogatepass")
+        too_long = _TOO_LONG in brackets.translate(_NINES)
+    else:
+        # A run of number characters is looked for in the whole text first (inside a
+        # string it is rare; then outside strings only), and the strings are cut out of
+        # the brackets and quotes alone: a 100-event trackEvents body takes ~55 µs
+        # where cutting them out of the whole text and counting took ~110.
+        too_long = _TOO_LONG in raw.translate(_NINES) and _TOO_LONG in _even_pieces(
+            raw, b" "
+        ).translate(_NINES)
+        # Two quotes side by side toggle in and out of a string with nothing between:
+        # dropping them leaves every other character on its side.
+        quotes_and_brackets = raw.translate(None, _NOT_BRACKETS_OR_QUOTES)
+        brackets = _even_pieces(quotes_and_brackets.replace(b'""', b""))
+    if too_long:
         raise JsonError(f"a number has more than {MAX_NUMBER_CHARS} characters")
-    if _deepest(outside) > MAX_DEPTH:
+    if not _shallow(brackets) and _deepest(brackets) > MAX_DEPTH:
         raise JsonError(f"nested more than {MAX_DEPTH} levels deep")
+
+
+def _shallow(brackets: bytes) -> bool:
+    """True if ``brackets`` (brackets alone) is balanced and at most ``MAX_DEPTH`` deep;
+    False says nothing (``_deepest`` decides). Each round drops every innermost pair, so
+    a balanced text of depth d is gone after d rounds; a few replaces, each in C."""
+    pairs = brackets.translate(_ONE_KIND)
+    for _ in range(MAX_DEPTH):
+        if not pairs:
+            return True
+        pairs = pairs.replace(b"[]", b"")
+    return not pairs
 
 
 def _finite(text: str) -> float:

@@ -125,3 +125,47 @@ def test_the_encoder_writes_small_floats_otherwise_the_same_numbers() -> None:
 def test_the_encoder_refuses_what_json_dumps_refuses(value: object) -> None:
     with pytest.raises(TypeError, match="is not JSON serializable"):
         json_codec.encode(value)
+
+
+def _bounds_as_before(raw: bytes) -> str | None:
+    """The bounds check as it was first written: strings cut out of the whole text,
+    then every number run and the running depth counted. (It glued the number
+    characters on either side of a string, ``9"x"9``, into one run: only invalid
+    JSON has those side by side, and the check now keeps them apart.)"""
+    if b'\\"' not in raw:
+        outside = b" ".join(raw.split(b'"')[::2])
+    else:
+        outside = json_codec._STRING.sub("", raw.decode()).encode("utf-8", "surrogatepass")
+    if json_codec._TOO_LONG in outside.translate(json_codec._NINES):
+        return f"a number has more than {MAX_NUMBER_CHARS} characters"
+    if json_codec._deepest(outside) > MAX_DEPTH:
+        return f"nested more than {MAX_DEPTH} levels deep"
+    return None
+
+
+def test_the_bounds_check_answers_as_first_written() -> None:
+    # Texts made of what the check looks at: brackets of both kinds (balanced or not,
+    # inside strings or not), quotes, escapes, runs of number characters near the limit.
+    import random
+
+    draw = random.Random(20261206)
+    pieces = ["[", "]", "{", "}", '"', '\\"', "\\\\", "1", "9" * 40, "e", ".", ",", "a", ":"]
+    seen: dict[str | None, int] = {}
+    for _ in range(6000):
+        shape = draw.random()
+        if shape < 0.3:  # nesting around a core, strings with brackets inside
+            depth = draw.randrange(MAX_DEPTH - 3, MAX_DEPTH + 3)
+            core = "".join(draw.choice(pieces) for _ in range(draw.randrange(12)))
+            text = "[" * depth + f'"{core}"' + "]" * draw.randrange(depth + 1)
+        else:
+            text = "".join(draw.choice(pieces) for _ in range(draw.randrange(80)))
+        raw = text.encode()
+        try:
+            json_codec._check_bounds(raw, text)
+            got = None
+        except JsonError as error:
+            got = error.message
+        expected = _bounds_as_before(raw)
+        assert got == expected, text
+        seen[expected] = seen.get(expected, 0) + 1
+    assert len(seen) == 3 and min(seen.values()) > 100, seen  # all three answers, often
