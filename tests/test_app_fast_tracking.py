@@ -1030,9 +1030,9 @@ def test_leaf_completion_is_the_scalars_own() -> None:
             return ("error", type(error).__name__)
 
     for type_ in (GraphQLInt, String, GraphQLBoolean, GraphQLFloat, GraphQLID, status):
-        complete = _leaf(type_, required=True)
+        complete = _leaf(type_, required=True).complete
         # A null is null where the type allows it; graphql-core's error where it does not.
-        assert _leaf(type_, required=False)(None) is None
+        assert _leaf(type_, required=False).complete(None) is None
         assert outcome(complete, None) == ("error", "NotPlain")
 
         def serialize(value: Any, type_: Any = type_) -> Any:
