@@ -77,8 +77,9 @@ def _check_bounds(raw: bytes, text: str) -> None:
     outside strings: exact for valid JSON, and never hiding a bracket or digit that
     json.loads would meet before failing."""
     if b'\\"' in raw:
-        brackets = _STRING.sub("", text).encode("utf-8", "surrogatepass")
-        too_long = _TOO_LONG in brackets.translate(_NINES)
+        outside = _STRING.sub("", text).encode("utf-8", "surrogatepass")
+        too_long = _TOO_LONG in outside.translate(_NINES)
+        brackets = outside.translate(None, _NOT_BRACKETS)
     else:
         # A run of number characters is looked for in the whole text first (inside a
         # string it is rare; then outside strings only), and the strings are cut out of

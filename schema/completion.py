@@ -225,7 +225,7 @@ def _object_display(fields: list[_Field], namespace: dict[str, Any]) -> str:
         leaf, got, known = field.leaf, f"got_{index}", f"known_{index}"
         if leaf is not None and leaf.unchanged is not None:
             namespace[f"unchanged_{index}"] = leaf.unchanged
-            check = f"({got} := {read}).__class__ is unchanged_{index}"
+            check = f"type({got} := {read}) is unchanged_{index}"
             if leaf.unchanged is int:
                 check += f" and low <= {got} <= high"
             done = f"({got} if {check} else complete_{index}({got}))"
@@ -270,7 +270,7 @@ def _objects_completion(fields: list[_Field], required: bool, list_required: boo
         "def complete_objects(items):\n"
         "    if items is None:\n"
         "        return absent(list_required)\n"
-        "    if items.__class__ is not list:\n"
+        "    if type(items) is not list:\n"
         "        not_plain()\n"
         f"    return [{_object_display(fields, namespace)} if value is not None\n"
         "            else absent(required) for value in items]\n"

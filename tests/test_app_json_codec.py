@@ -169,3 +169,17 @@ def test_the_bounds_check_answers_as_first_written() -> None:
         assert got == expected, text
         seen[expected] = seen.get(expected, 0) + 1
     assert len(seen) == 3 and min(seen.values()) > 100, seen  # all three answers, often
+
+
+def test_an_escaped_quote_keeps_the_depth_check_on_brackets_alone() -> None:
+    # With an escaped quote the strings are cut out by a regular expression; the depth
+    # is then counted on the brackets alone, both kinds, at the limit and past it.
+    for depth, refused in ((MAX_DEPTH, False), (MAX_DEPTH + 1, True)):
+        inner = "[" * (depth - 1) + "1" + "]" * (depth - 1)
+        text = '["\\"x", ' + inner + "]"
+        assert json_codec._STRING.search(text)
+        if refused:
+            with pytest.raises(JsonError, match="nested more than"):
+                json_codec.decode(text)
+        else:
+            assert json_codec.decode(text)[0] == '"x'

@@ -294,3 +294,26 @@ def test_a_null_item_in_a_list_of_rows(rows: list[Any], item_completions: list[s
     assert [e.message for e in result.errors] == [
         "Cannot return null for non-nullable field Query.rows."
     ]
+
+
+def test_a_value_that_claims_another_class_is_graphql_cores_to_complete(
+    rows: list[Any], item_completions: list[str]
+) -> None:
+    # The checks written in line look at type(), as graphql-core's serializers do, not at
+    # a __class__ an object may claim.
+    class ClaimsInt:
+        __class__ = property(lambda self: int)  # type: ignore[assignment]
+
+        def __int__(self) -> int:
+            return 5
+
+        def __le__(self, other: object) -> bool:
+            return True
+
+        def __ge__(self, other: object) -> bool:
+            return True
+
+    rows[0].orders = ClaimsInt()
+    result, _ = _both("{ rows { a: orders email orders b: orders segment } }", item_completions)
+    assert result.errors is None
+    assert result.data["rows"][0]["a"] == result.data["rows"][0]["orders"] == 5
