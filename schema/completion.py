@@ -151,6 +151,14 @@ def _reader(field: GraphQLField) -> tuple[str | None, Callable[[Any], Any]]:
     return None, lambda source: resolve(source, None)
 
 
+def _nullable(type_: GraphQLOutputType) -> tuple[GraphQLOutputType, bool]:
+    """``type_`` without its non-null wrapper, and whether it had one (a null is then
+    graphql-core's error)."""
+    if isinstance(type_, GraphQLNonNull):
+        return type_.of_type, True
+    return type_, False
+
+
 def _same(value: Any) -> Any:
     return value
 
@@ -177,9 +185,7 @@ def _fields(
         # Strawberry marks the resolver of a plain attribute (no resolver, no extension).
         if field is None or not getattr(field.resolve, "_is_default", False):
             return None
-        leaf_type, required = field.type, False
-        if isinstance(leaf_type, GraphQLNonNull):
-            leaf_type, required = leaf_type.of_type, True
+        leaf_type, required = _nullable(field.type)
         if isinstance(leaf_type, GraphQLLeafType):
             if selection.selection_set is not None:
                 return None
@@ -287,9 +293,7 @@ def completion(
     if isinstance(type_, GraphQLNonNull):
         return completion(type_.of_type, selection_set, required=True)
     if isinstance(type_, GraphQLList):
-        item_type, item_required = type_.of_type, False
-        if isinstance(item_type, GraphQLNonNull):
-            item_type, item_required = item_type.of_type, True
+        item_type, item_required = _nullable(type_.of_type)
         if isinstance(item_type, GraphQLObjectType):
             fields = _fields(item_type, selection_set)
             return None if fields is None else _objects_completion(fields, item_required, required)

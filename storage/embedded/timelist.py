@@ -39,6 +39,11 @@ Bounds = tuple[datetime | None, bool, datetime | None, bool]
 _Place = tuple[int, int]
 
 
+def _ascending(times: list[int]) -> bool:
+    """Whether ``times`` never goes down (in C; ``sorted`` would copy)."""
+    return all(map(int.__le__, times, times[1:]))
+
+
 class TimeList:
     """Rows sorted by ``createdAt`` (ties in arrival order); see the module docstring."""
 
@@ -92,8 +97,7 @@ class TimeList:
             return
         times = list(map(created_us, many))
         chunks = self._chunks
-        in_order = all(map(int.__le__, times, times[1:]))  # ``sorted`` would copy
-        if not in_order or (chunks and times[0] < self._times[-1][-1]):
+        if not _ascending(times) or (chunks and times[0] < self._times[-1][-1]):
             for row in many:
                 self.add(row)
             return
@@ -123,7 +127,7 @@ class TimeList:
         """
         ordered = [*self, *many]
         keys = list(map(created_us, ordered))  # the rows' own ints: read, not made
-        if not all(map(int.__le__, keys, keys[1:])):
+        if not _ascending(keys):
             ordered.sort(key=created_us)
             keys = list(map(created_us, ordered))
         times = array("q", keys)
